@@ -1,0 +1,1 @@
+"""aks-hours: scheduled scale-to-zero of AKS workloads and node pools."""
