@@ -1,0 +1,163 @@
+"""Credentials and SDK clients, built once per process and per cluster, never per call."""
+
+from __future__ import annotations
+
+import base64
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from azure.core.credentials import AccessToken, TokenCredential
+from kubernetes import client as k8s
+
+from scaling.names import ClusterId
+from scaling.settings import AKS_SERVER_SCOPE, Settings
+
+
+class ClientError(RuntimeError):
+    """A client could not be built for a cluster; the message says which and why."""
+
+
+class StaticTokenCredential:
+    """A TokenCredential handing out a fixed token: for the local emulator only."""
+
+    def __init__(self, token: str = "local-emulator-token") -> None:
+        self._token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(self._token, int(time.time()) + 3600)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
+        from azure.core.credentials import AccessTokenInfo
+
+        return AccessTokenInfo(self._token, int(time.time()) + 3600)
+
+
+def build_credential(settings: Settings) -> TokenCredential:
+    """The app's identity: a static token for the emulator, else DefaultAzureCredential
+    (managed identity in Azure, `az login` or environment on a laptop)."""
+    if settings.local_credential:
+        return StaticTokenCredential()
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id)
+
+
+@dataclass(frozen=True)
+class KubeTarget:
+    """Where a cluster's Kubernetes API is and how to trust it."""
+
+    server: str
+    ca_file: str | None
+    static_token: str | None  # from a local kubeconfig; None means an Entra token
+
+
+class Clients:
+    """Process-wide cache of ARM and Kubernetes clients, keyed by subscription / cluster."""
+
+    def __init__(self, settings: Settings, credential: TokenCredential | None = None) -> None:
+        self.settings = settings
+        self.credential = credential or build_credential(settings)
+        self._lock = threading.Lock()
+        self._arm: dict[str, Any] = {}
+        self._kube: dict[ClusterId, k8s.ApiClient] = {}
+        self._ca_dir = tempfile.mkdtemp(prefix="aks-hours-ca-")
+
+    def arm(self, subscription: str) -> Any:
+        """The ContainerServiceClient for one subscription (cached)."""
+        with self._lock:
+            cached = self._arm.get(subscription)
+            if cached is None:
+                from azure.mgmt.containerservice import ContainerServiceClient
+
+                kwargs: dict[str, Any] = {"base_url": self.settings.arm_endpoint}
+                if self.settings.arm_ca_bundle:
+                    kwargs["connection_verify"] = self.settings.arm_ca_bundle
+                cached = ContainerServiceClient(self.credential, subscription, **kwargs)
+                self._arm[subscription] = cached
+            return cached
+
+    def kube(self, cluster: ClusterId) -> k8s.ApiClient:
+        """The Kubernetes ApiClient for one cluster (cached; the token refreshes itself)."""
+        with self._lock:
+            cached = self._kube.get(cluster)
+        if cached is not None:
+            return cached
+        target = self._kube_target(cluster)
+        api_client = self._api_client(target)
+        with self._lock:
+            return self._kube.setdefault(cluster, api_client)
+
+    def forget(self, cluster: ClusterId) -> None:
+        """Drop a cluster's cached client, e.g. after its API server moved."""
+        with self._lock:
+            self._kube.pop(cluster, None)
+
+    def _kube_target(self, cluster: ClusterId) -> KubeTarget:
+        if self.settings.kubeconfig:
+            with open(self.settings.kubeconfig, encoding="utf-8") as handle:
+                return self._target_from_kubeconfig(yaml.safe_load(handle), cluster, context=cluster.name)
+        try:
+            result = self.arm(cluster.subscription).managed_clusters.list_cluster_user_credentials(
+                cluster.resource_group, cluster.name
+            )
+        except Exception as error:  # noqa: BLE001 - any SDK failure is reported per cluster
+            raise ClientError(f"cannot get kubeconfig of {cluster.name}: {error}") from error
+        if not result.kubeconfigs:
+            raise ClientError(f"cluster {cluster.name} returned no kubeconfig")
+        raw = result.kubeconfigs[0].value
+        text = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else base64.b64decode(raw).decode()
+        return self._target_from_kubeconfig(yaml.safe_load(text), cluster, context=None)
+
+    def _target_from_kubeconfig(self, config: dict, cluster: ClusterId, *, context: str | None) -> KubeTarget:
+        contexts = {c["name"]: c["context"] for c in config.get("contexts") or []}
+        if context is not None:
+            if context not in contexts:
+                raise ClientError(
+                    f"kubeconfig {self.settings.kubeconfig} has no context named {context!r}"
+                    f" (contexts: {', '.join(sorted(contexts)) or 'none'})"
+                )
+            chosen = contexts[context]
+        else:
+            chosen = contexts.get(config.get("current-context")) or next(iter(contexts.values()), {})
+        clusters = {c["name"]: c["cluster"] for c in config.get("clusters") or []}
+        users = {u["name"]: u.get("user") or {} for u in config.get("users") or []}
+        entry = clusters.get(chosen.get("cluster")) or next(iter(clusters.values()), None)
+        if not entry or not entry.get("server"):
+            raise ClientError(f"kubeconfig for {cluster.name} names no API server")
+        ca_file = None
+        if entry.get("certificate-authority-data"):
+            ca_file = os.path.join(self._ca_dir, f"{cluster.subscription}-{cluster.resource_group}-{cluster.name}.pem")
+            with open(ca_file, "wb") as handle:
+                handle.write(base64.b64decode(entry["certificate-authority-data"]))
+        elif entry.get("certificate-authority"):
+            ca_file = entry["certificate-authority"]
+        token = users.get(chosen.get("user"), {}).get("token")
+        return KubeTarget(server=entry["server"], ca_file=ca_file, static_token=token)
+
+    def _api_client(self, target: KubeTarget) -> k8s.ApiClient:
+        configuration = k8s.Configuration(host=target.server)
+        if target.ca_file:
+            configuration.ssl_ca_cert = target.ca_file
+        configuration.api_key_prefix = {"authorization": "Bearer"}
+        if target.static_token:
+            configuration.api_key = {"authorization": target.static_token}
+        else:
+            credential = self.credential
+            token_box: dict[str, AccessToken] = {}
+
+            def refresh(config: k8s.Configuration) -> None:
+                # Entra tokens expire after about an hour; renew five minutes early.
+                current = token_box.get("token")
+                if current is None or current.expires_on - time.time() < 300:
+                    token_box["token"] = credential.get_token(AKS_SERVER_SCOPE)
+                config.api_key = {"authorization": token_box["token"].token}
+
+            configuration.refresh_api_key_hook = refresh
+            refresh(configuration)
+        configuration.retries = 0  # the next tick retries; a stuck call must not hold a tick
+        return k8s.ApiClient(configuration)
