@@ -1,0 +1,138 @@
+"""Run-command scripts: generated from validated names, executed by real bash/jq/gzip, parsed strictly."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scaling.names import InvalidName
+from scaling.runscript import (
+    RunScriptError,
+    ScriptPatch,
+    parse_read_output,
+    parse_write_output,
+    read_script,
+    write_script,
+)
+
+DEPLOYMENT = {
+    "kind": "Deployment",
+    "metadata": {
+        "namespace": "project-a",
+        "name": "web",
+        "resourceVersion": "7",
+        "managedFields": [{"huge": "x" * 1000}],
+        "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}", "aks-hours/original-replicas": "3"},
+    },
+    "spec": {"replicas": 0, "template": {"spec": {"containers": []}}},
+    "status": {"readyReplicas": 0},
+}
+
+
+def fake_kubectl(tmp_path: Path, *, lists: dict[str, list[dict]], fail: dict[str, str] | None = None) -> dict[str, str]:
+    """A `kubectl` on PATH that answers `get <resource> ... -o json` from `lists`."""
+    data = tmp_path / "lists.json"
+    data.write_text(json.dumps(lists))
+    script = tmp_path / "bin" / "kubectl"
+    script.parent.mkdir()
+    failures = json.dumps(fail or {})
+    script.write_text(
+        "#!/usr/bin/env python3\n"
+        "import json, sys\n"
+        f"lists = json.load(open({str(data)!r}))\n"
+        f"fail = json.loads({failures!r})\n"
+        "verb, resource = sys.argv[1], sys.argv[2]\n"
+        "if verb == 'patch':\n"
+        "    name = sys.argv[3]\n"
+        "    if name in fail: print(fail[name], file=sys.stderr); sys.exit(1)\n"
+        "    print(f'{resource}/{name} patched'); sys.exit(0)\n"
+        "if resource in fail: print(fail[resource], file=sys.stderr); sys.exit(1)\n"
+        "print(json.dumps({'kind': 'List', 'items': lists.get(resource, [])}))\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return {**os.environ, "PATH": f"{script.parent}:{os.environ['PATH']}"}
+
+
+def run(script: str, env: dict[str, str]) -> str:
+    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_read_script_returns_every_kind_slimmed_to_what_the_plan_needs(tmp_path):
+    env = fake_kubectl(tmp_path, lists={"deployments.apps": [DEPLOYMENT]})
+    sections = parse_read_output(run(read_script(["project-a"]), env))
+    (deployment,) = sections["deployments"].items
+    assert deployment["metadata"]["annotations"] == {"aks-hours/original-replicas": "3"}
+    assert "managedFields" not in deployment["metadata"] and "template" not in deployment["spec"]
+    assert sections["statefulsets"].items == ()
+
+
+def test_read_script_keeps_only_the_projects_namespaces_when_listing_all(tmp_path):
+    other = json.loads(json.dumps(DEPLOYMENT))
+    other["metadata"]["namespace"] = "someone-else"
+    env = fake_kubectl(tmp_path, lists={"deployments.apps": [DEPLOYMENT, other]})
+    sections = parse_read_output(run(read_script(["project-a", "project-b"]), env))
+    assert [d["metadata"]["namespace"] for d in sections["deployments"].items] == ["project-a"]
+
+
+def test_a_cluster_without_keda_is_not_an_error(tmp_path):
+    env = fake_kubectl(
+        tmp_path, lists={}, fail={"scaledobjects.keda.sh": 'error: the server doesn\'t have a resource type "scaledobjects"'}
+    )
+    sections = parse_read_output(run(read_script(["project-a"]), env))
+    assert sections["scaledobjects"].error == "absent"
+
+
+def test_a_failed_list_fails_the_whole_read(tmp_path):
+    env = fake_kubectl(tmp_path, lists={}, fail={"deployments.apps": "Error from server (Forbidden): cannot list"})
+    with pytest.raises(RunScriptError, match="listing deployments failed.*Forbidden"):
+        parse_read_output(run(read_script(["project-a"]), env))
+
+
+@pytest.mark.parametrize(
+    "logs",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("garbage\n", id="garbage"),
+        pytest.param("@@aks-hours:begin deployments@@\nH4sI\n", id="truncated"),
+        pytest.param("@@aks-hours:begin deployments@@\nnot-base64!\n@@aks-hours:end deployments rc=0@@\n@@aks-hours:done@@\n", id="bad-data"),
+    ],
+)
+def test_untrustworthy_read_output_is_rejected(logs):
+    with pytest.raises(RunScriptError):
+        parse_read_output(logs)
+
+
+def test_names_are_validated_before_they_reach_the_script():
+    with pytest.raises(InvalidName):
+        read_script(["project-a; rm -rf /"])
+    with pytest.raises(InvalidName):
+        write_script([ScriptPatch("deployments.apps", "project-a", "$(reboot)", {"spec": {"replicas": 0}})])
+
+
+def test_patch_bodies_are_shell_quoted(tmp_path):
+    env = fake_kubectl(tmp_path, lists={})
+    body = {"metadata": {"annotations": {"aks-hours/reason": "it's `late`; $(whoami)"}}}
+    script = write_script([ScriptPatch("deployments.apps", "project-a", "web", body)])
+    (result,) = parse_write_output(run(script, env), expected=1)
+    assert result.ok and "patched" in result.output
+
+
+def test_write_results_report_conflicts_per_patch(tmp_path):
+    env = fake_kubectl(tmp_path, lists={}, fail={"db": 'Error from server (Conflict): the object has been modified'})
+    patches = [
+        ScriptPatch("deployments.apps", "project-a", "web", {"spec": {"replicas": 0}}),
+        ScriptPatch("statefulsets.apps", "project-a", "db", {"spec": {"replicas": 0}}),
+    ]
+    web, db = parse_write_output(run(write_script(patches), env), expected=2)
+    assert web.ok and not web.conflict
+    assert not db.ok and db.conflict
+
+
+def test_write_output_missing_results_is_rejected():
+    with pytest.raises(RunScriptError, match="0 of 2 results"):
+        parse_write_output("@@aks-hours:done@@\n", expected=2)
