@@ -1,0 +1,99 @@
+"""Benchmark the schedule engine: parse 1,000 varied projects and compute their transitions (7 days, 1 year).
+
+Run: .venv/bin/python bench/plan_bench.py [--projects 1000] [--seed 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from scaling.schedule import Schedule, parse
+from scaling.timeline import week_chart, week_transitions
+
+ZONES = [
+    ("Asia/Tokyo", "JP"),
+    ("Europe/Berlin", "DE-BY"),
+    ("Europe/London", "GB-ENG"),
+    ("America/New_York", "US-NY"),
+    ("America/Los_Angeles", "US-CA"),
+    ("Australia/Lord_Howe", "AU-NSW"),
+    ("Asia/Kolkata", "IN"),
+    ("America/Sao_Paulo", "BR"),
+    ("UTC", ""),
+]
+UPTIMES = [
+    "Mon-Fri 09:00-19:00",
+    "Mon-Fri 07:30-20:30",
+    "Mon-Fri 08:00-18:00, Sat 10:00-14:00",
+    "Mon-Fri 22:00-06:00",  # overnight batch window
+    "Sun-Thu 08:00-17:00",
+    "Mon-Sat 06:00-24:00",
+    "always",
+    "Mon-Fri 09:00-17:00 Europe/Berlin, Mon-Fri 09:00-17:00 America/New_York",
+]
+DOWNTIMES = [
+    "Sat-Sun 00:00-24:00",
+    "Mon-Fri 20:00-07:00, Sat-Sun 00:00-24:00",
+    "Fri 18:00-24:00, Sat-Sun 00:00-24:00, Mon 00:00-06:00",
+    "never",
+]
+
+
+def project_specs(count: int, seed: int) -> list[dict[str, str]]:
+    """`count` varied keyword sets for `parse`: zones, holidays, closed dates, overnight and downtime specs."""
+    rng = random.Random(seed)
+    specs = []
+    for _ in range(count):
+        zone, holidays = rng.choice(ZONES)
+        kwargs = {"timezone": zone, "holidays": holidays if rng.random() < 0.7 else ""}
+        if rng.random() < 0.25:
+            kwargs["downtime"] = rng.choice(DOWNTIMES)
+        else:
+            kwargs["uptime"] = rng.choice(UPTIMES)
+        if rng.random() < 0.5:
+            day = rng.randint(1, 20)
+            kwargs["closed_dates"] = f"2026-08-{day:02d}, 2026-12-24..2027-01-0{rng.randint(1, 6)}"
+        if rng.random() < 0.1 and "uptime" in kwargs and kwargs["uptime"] != "always":
+            kwargs["uptime"] += ", 2026-12-27T09:00:00+09:00-2026-12-27T18:00:00+09:00"
+        specs.append(kwargs)
+    return specs
+
+
+def timed(label: str, fn):
+    started = time.perf_counter()
+    result = fn()
+    print(f"{label:<44} {time.perf_counter() - started:8.3f} s")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    start = datetime(2026, 11, 30, tzinfo=ZoneInfo("UTC"))  # Monday 2026-11-30
+    specs = project_specs(args.projects, args.seed)
+
+    # Warm the per-(zone, year) offset and per-(country, subdivision, year) holiday caches once, as a
+    # long-running app would; the cold figure is printed separately.
+    timed("cold caches: 1 year for first 20 projects", lambda: [
+        parse(**k).transitions(start, start + timedelta(days=366)) for k in specs[:20]
+    ])
+    schedules: list[Schedule] = timed(f"parse {len(specs)} projects", lambda: [parse(**k) for k in specs])
+    week = timed("7 days of transitions, all projects", lambda: [
+        week_transitions(s, start=start, days=7) for s in schedules
+    ])
+    year = timed("1 year of transitions, all projects", lambda: [
+        s.transitions(start, start + timedelta(days=365)) for s in schedules
+    ])
+    rows = [(f"p{i:04d}", s, s.zone) for i, s in enumerate(schedules)]
+    timed("week chart, all projects (60-min cells)", lambda: week_chart(rows, start=start))
+    print(f"transitions: {sum(map(len, week))} in 7 days, {sum(map(len, year))} in 1 year")
+
+
+if __name__ == "__main__":
+    main()
