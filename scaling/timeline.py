@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from scaling.schedule import Schedule
 
 _UTC = timezone.utc
+_SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,11 @@ def week_chart(
         indent + style.day_separator.join(_hour_ruler(per_day, cell_minutes) for _ in dates),
     ]
     any_skipped = False
+    bounds_by_zone: dict[str, list[datetime]] = {}  # rows in one zone share their cell edges
     for (name, schedule, zone), zone_name in zip(rows, zones):
-        days_cells = _row_cells(schedule, zone, dates=dates, cell_minutes=cell_minutes, style=style)
+        if zone_name not in bounds_by_zone:
+            bounds_by_zone[zone_name] = _cell_bounds(dates, cell_minutes, zone)
+        days_cells = _row_cells(schedule, bounds_by_zone[zone_name], per_day=per_day, style=style)
         any_skipped |= any(style.skipped in cells for cells in days_cells)
         lines.append(f"{name:<{name_width}} {zone_name:<{zone_width}} " + style.day_separator.join(days_cells))
     legend = f"{style.up} up  {style.down} down  {style.mixed} changes within the cell"
@@ -94,40 +98,52 @@ def week_chart(
 
 
 def _row_cells(
-    schedule: Schedule, zone: tzinfo, *, dates: list[date], cell_minutes: int, style: ChartStyle
+    schedule: Schedule, bounds: list[datetime], *, per_day: int, style: ChartStyle
 ) -> list[str]:
-    """One string of cells per local date."""
-    first = _local_instant(dates[0], 0, zone)
-    last = _local_instant(dates[-1] + timedelta(days=1), 0, zone)
-    changes = schedule.transitions(first, last)
-    state = schedule.is_up(first)
+    """One string of cells per local date; `bounds` are the cell edges as instants (see `_cell_bounds`)."""
+    changes = schedule.transitions(bounds[0], bounds[-1])
+    state = schedule.is_up(bounds[0])
     i = 0
-    out = []
-    for day in dates:
-        cells = []
-        for k in range(1440 // cell_minutes):
-            # Instants whose local wall time lies in this cell; an empty range is a DST gap.
-            lo = _local_instant(day, k * cell_minutes, zone)
-            hi = _local_instant(day, (k + 1) * cell_minutes, zone)
-            if lo >= hi:
-                cells.append(style.skipped)
-                continue
-            while i < len(changes) and changes[i][0] <= lo:
-                state = changes[i][1]
-                i += 1
-            if i < len(changes) and changes[i][0] < hi:
-                cells.append(style.mixed)
-            else:
-                cells.append(style.up if state else style.down)
-        out.append("".join(cells))
-    return out
+    cells = []
+    for lo, hi in zip(bounds, bounds[1:]):
+        if lo >= hi:  # the cell's wall times do not exist (DST gap)
+            cells.append(style.skipped)
+            continue
+        while i < len(changes) and changes[i][0] <= lo:
+            state = changes[i][1]
+            i += 1
+        if i < len(changes) and changes[i][0] < hi:
+            cells.append(style.mixed)
+        else:
+            cells.append(style.up if state else style.down)
+    return ["".join(cells[k : k + per_day]) for k in range(0, len(cells), per_day)]
+
+
+def _cell_bounds(dates: list[date], cell_minutes: int, zone: tzinfo) -> list[datetime]:
+    """The instants where the cells of `dates` (local to `zone`) begin, plus the end of the last one."""
+    per_day = 1440 // cell_minutes
+    bounds = [_local_instant(day, k * cell_minutes, zone) for day in dates for k in range(per_day)]
+    bounds.append(_local_instant(dates[-1] + timedelta(days=1), 0, zone))
+    return bounds
 
 
 def _local_instant(day: date, minute: int, zone: tzinfo) -> datetime:
-    """The UTC instant of local wall time `day` + `minute` (fold=0: a skipped time maps past the gap's
-    start like Python does, a repeated time to its first pass)."""
-    wall = datetime.combine(day, time(), tzinfo=zone) + timedelta(minutes=minute)
-    return wall.astimezone(_UTC)
+    """The first instant (UTC) whose wall time in `zone` is at or after `day` + `minute`: a repeated
+    time maps to its first pass, a skipped time (DST gap) to the instant the gap ends."""
+    wall = datetime.combine(day, time()) + timedelta(minutes=minute)
+    first = wall.replace(tzinfo=zone).astimezone(_UTC)
+    if first.astimezone(zone).replace(tzinfo=None) == wall:
+        return first
+    # In a gap, fold=1 reads the wall time with the offset after the change (an instant before the gap)
+    # and fold=0 with the one before (after the gap): the gap's end lies between them.
+    lo, hi = sorted((wall.replace(tzinfo=zone, fold=1).astimezone(_UTC), first))
+    while hi - lo > _SECOND:
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(zone).replace(tzinfo=None) >= wall:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0) if hi.microsecond else hi
 
 
 def _zone_name(zone: tzinfo) -> str:
