@@ -79,8 +79,8 @@ def week_chart(
     zone_width = max([len(z) for z in zones] + [0])
     indent = " " * (name_width + zone_width + 2)
     lines = [
-        indent + style.day_separator.join(_day_label(d, per_day) for d in dates),
-        indent + style.day_separator.join(_hour_ruler(per_day, cell_minutes) for _ in dates),
+        (indent + style.day_separator.join(_day_label(d, per_day) for d in dates)).rstrip(),
+        (indent + style.day_separator.join(_hour_ruler(per_day, cell_minutes) for _ in dates)).rstrip(),
     ]
     any_skipped = False
     bounds_by_zone: dict[str, list[datetime]] = {}  # rows in one zone share their cell edges
@@ -94,7 +94,7 @@ def week_chart(
     if any_skipped:
         legend += f"  '{style.skipped}' hour skipped by DST"
     lines.append(f"{legend}  ({cell_minutes}-minute cells, each project in its local time)")
-    return "\n".join(line.rstrip() for line in lines)
+    return "\n".join(lines)
 
 
 def _row_cells(
