@@ -1,6 +1,6 @@
 """Benchmark the schedule engine: parse 1,000 varied projects and compute their transitions (7 days, 1 year).
 
-Run: .venv/bin/python bench/plan_bench.py [--projects 1000] [--seed 7]
+Run from the repository root: .venv/bin/python -m bench.plan_bench [--projects 1000] [--seed 7]
 """
 
 from __future__ import annotations
