@@ -79,7 +79,7 @@ _MAX_TS = (datetime(9000, 1, 1, tzinfo=_UTC) - EPOCH) // SECOND
 
 @dataclass(frozen=True)
 class Schedule:
-    """A parsed schedule. Immutable; equal when the normalised texts are equal.
+    """A parsed schedule; build it with `parse`. Immutable; equal when the normalised texts are equal.
 
     `kind` is "uptime" or "downtime"; `spec` is the normalised spec text (round-trips through `parse`
     with the same `timezone`); `holidays` / `closed_dates` are normalised too (None when not set).
@@ -262,7 +262,10 @@ def parse(
     """Parse one project's schedule columns; exactly one of `uptime` / `downtime` (empty means not set).
 
     Raises ScheduleError (a ValueError) quoting the offending part and saying what is expected."""
-    uptime, downtime = (uptime or "").strip(), (downtime or "").strip()
+    uptime, downtime = _text("uptime", uptime), _text("downtime", downtime)
+    timezone, holidays, closed_dates = (
+        _text("timezone", timezone), _text("holidays", holidays), _text("closed dates", closed_dates)
+    )
     if uptime and downtime:
         raise ScheduleError(
             f"both uptime '{uptime}' and downtime '{downtime}' are set; give exactly one of them"
@@ -270,11 +273,11 @@ def parse(
     if not uptime and not downtime:
         raise ScheduleError("neither uptime nor downtime is set; give exactly one of them")
     kind, text = ("uptime", uptime) if uptime else ("downtime", downtime)
-    zone_name = (timezone or "").strip() or "UTC"
+    zone_name = timezone or "UTC"
     check_zone(zone_name, where=f"timezone '{zone_name}'")
     spec, weekly, absolute = parse_spec(kind, text, zone_name)
-    holiday_key, holiday_text = parse_holidays(holidays.strip()) if holidays and holidays.strip() else (None, None)
-    closed, closed_text = parse_closed_dates(closed_dates.strip()) if closed_dates and closed_dates.strip() else ((), None)
+    holiday_key, holiday_text = parse_holidays(holidays) if holidays else (None, None)
+    closed, closed_text = parse_closed_dates(closed_dates) if closed_dates else ((), None)
     return Schedule(
         kind=kind,
         spec=spec,
@@ -286,6 +289,14 @@ def parse(
         _holiday_key=holiday_key,
         _closed=closed,
     )
+
+
+def _text(name: str, value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ScheduleError(f"{name} must be text, got {type(value).__name__} {value!r}")
+    return value.strip()
 
 
 # -- time helpers (integer seconds since the epoch, UTC) -------------------------------------------

@@ -1,10 +1,12 @@
 """Schedule rules, one table per rule: weekly windows, absolute entries, keywords, holidays, closed dates."""
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from zoneinfo import ZoneInfo
 
+from scaling import schedule as schedule_module
 from scaling.schedule import Schedule, ScheduleError, parse
 
 UTC = timezone.utc
@@ -327,3 +329,31 @@ def test_parse_returns_a_schedule_with_its_normalised_columns():
     )
     assert schedule.zone == TOKYO
     assert str(schedule) == "uptime Mon-Fri 09:00-19:00 (Asia/Tokyo), holidays JP, closed 2026-12-29..2027-01-03"
+
+
+def test_holiday_calendars_are_built_once_per_country_subdivision_and_year():
+    schedule_module._holiday_days.cache_clear()
+    for _ in range(3):
+        for zone in ("Asia/Tokyo", "UTC"):
+            parse(uptime="Mon-Fri 09:00-17:00", timezone=zone, holidays="JP").transitions(
+                jst(2026, 6, 1), jst(2027, 6, 1)
+            )
+    assert schedule_module._holiday_days.cache_info().misses == 2  # (JP, None, 2026) and (JP, None, 2027)
+
+
+def test_a_year_of_transitions_for_a_thousand_projects_is_well_under_a_second():
+    specs = [
+        {"uptime": "Mon-Fri 09:00-19:00", "timezone": "Asia/Tokyo", "holidays": "JP"},
+        {"uptime": "Mon-Fri 22:00-06:00", "timezone": "Europe/Berlin", "holidays": "DE-BY"},
+        {"downtime": "Sat-Sun 00:00-24:00", "timezone": "America/New_York", "closed_dates": "2026-12-24..2027-01-01"},
+        {"uptime": "Mon-Fri 08:00-18:00, Sat 10:00-14:00", "timezone": "Australia/Lord_Howe", "holidays": "AU-NSW"},
+    ]
+    schedules = [parse(**specs[i % len(specs)]) for i in range(1000)]
+    start = jst(2026, 11, 30)  # Monday
+    for warm in schedules[: len(specs)]:
+        warm.transitions(start, start + timedelta(days=365))  # fill the offset and holiday caches
+    began = time.perf_counter()
+    count = sum(len(s.transitions(start, start + timedelta(days=365))) for s in schedules)
+    elapsed = time.perf_counter() - began
+    assert count > 400_000
+    assert elapsed < 1.5, f"{elapsed:.2f} s"  # about 0.25 s when measured; generous for busy CI machines

@@ -54,6 +54,7 @@ from scaling.schedule import ScheduleError, parse
         pytest.param({"uptime": "Mon-Fri 09:00-17:00", "downtime": "Sat-Sun 00:00-24:00"},
                      "both uptime 'Mon-Fri 09:00-17:00' and downtime 'Sat-Sun 00:00-24:00' are set", id="both"),
         pytest.param({}, "neither uptime nor downtime is set", id="neither"),
+        pytest.param({"uptime": 9}, "uptime must be text, got int 9", id="not-text"),
         pytest.param({"uptime": "  ", "downtime": ""}, "neither uptime nor downtime is set", id="blank-both"),
         pytest.param({"uptime": "always", "holidays": "XX"}, "holidays 'XX': unknown country 'XX'",
                      id="unknown-holiday-country"),
