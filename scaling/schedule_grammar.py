@@ -36,9 +36,6 @@ class ScheduleError(ValueError):
     """A schedule value that cannot be read; the message quotes the bad part and says what is expected."""
 
 
-# -- parsing --------------------------------------------------------------------------------------
-
-
 def parse_spec(kind: str, text: str, default_zone: str) -> tuple[str, Weekly, tuple[tuple[int, int], ...]]:
     """(normalised text, weekly windows by zone, absolute [start, end) seconds) of an uptime/downtime value."""
     keyword = text.lower()
