@@ -775,3 +775,69 @@ def guid_literals(bicep: BicepFile) -> list[tuple[str, int, str]]:
                     for match in GUID.finditer(part):
                         found.append((match.group(0).lower(), token.line, context))
     return found
+
+
+# ----------------------------------------------------------------------------------------- checks
+
+API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+
+
+def declaration_problems(bicep: BicepFile) -> list[str]:
+    """Unresolved names, unused params/vars, unknown functions, undescribed params, bad @allowed defaults."""
+    where = bicep.path.name
+    usage = analyse(bicep)
+    used = {reference.name for reference in usage.references}
+    problems = [
+        f"{where}:{r.line}: `{r.name}` (in {r.context}) is not declared" for r in usage.unresolved
+    ]
+    problems += [f"{where}:{p.line}: param `{p.name}` is never used" for p in bicep.params.values() if p.name not in used]
+    problems += [f"{where}:{v.line}: var `{v.name}` is never used" for v in bicep.vars.values() if v.name not in used]
+    problems += [
+        f"{where}:{c.line}: `{c.name}()` is not a Bicep function"
+        for c in usage.calls
+        if c.name not in FUNCTIONS and c.name not in bicep.funcs
+    ]
+    for param in bicep.params.values():
+        description = param.description()
+        if not description or not description.strip():
+            problems.append(f"{where}:{param.line}: param `{param.name}` has no @description")
+        allowed = param.allowed()
+        default = param.default
+        if allowed is not None and isinstance(default, Expr) and len(default.tokens) == 1:
+            literal = default.tokens[0].literal
+            if literal is not None and literal not in allowed:
+                problems.append(f"{where}:{param.line}: default {literal!r} of `{param.name}` is not in @allowed")
+    for resource in bicep.resources.values():
+        if "@" not in resource.type or not API_VERSION.match(resource.api_version):
+            problems.append(f"{where}:{resource.line}: resource `{resource.symbol}` type {resource.type!r} lacks an api version")
+    return problems
+
+
+def module_problems(bicep: BicepFile) -> list[str]:
+    """Module wiring: paths exist, params passed exist and required ones are passed, outputs exist, scope set."""
+    where = bicep.path.name
+    problems: list[str] = []
+    children: dict[str, BicepFile] = {}
+    for module in bicep.modules.values():
+        path = resolve_module(bicep, module)
+        if not path.is_file():
+            problems.append(f"{where}:{module.line}: module `{module.symbol}` path {module.path!r} does not exist")
+            continue
+        child = children[module.symbol] = parse_file(path)
+        passed = module_params(module)
+        keys = set(passed.keys()) if passed is not None else set()
+        for key in sorted(keys - set(child.params)):
+            problems.append(f"{where}:{module.line}: module `{module.symbol}` passes `{key}`, which {module.path} does not declare")
+        for name in sorted(n for n, p in child.params.items() if p.required and n not in keys):
+            problems.append(f"{where}:{module.line}: module `{module.symbol}` does not pass required `{name}`")
+        body = body_object(module.body)
+        if child.target_scope != bicep.target_scope and (body is None or body.get("scope") is None):
+            problems.append(
+                f"{where}:{module.line}: module `{module.symbol}` targets {child.target_scope} from a"
+                f" {bicep.target_scope} file but sets no scope"
+            )
+    for symbol, output, line in analyse(bicep).module_outputs:
+        child = children.get(symbol)
+        if child is not None and output not in child.outputs:
+            problems.append(f"{where}:{line}: `{symbol}.outputs.{output}` does not exist in {bicep.modules[symbol].path}")
+    return problems
