@@ -170,6 +170,7 @@ def test_every_new_top_level_resource_is_tagged(path):
         "Microsoft.Authorization/roleAssignments",
         "Microsoft.Authorization/roleDefinitions",
         "Microsoft.Network/privateEndpoints/privateDnsZoneGroups",
+        "Microsoft.Insights/diagnosticSettings",
     }
     for resource in PARSED[path].resources.values():
         body = body_object(resource.body)
@@ -524,6 +525,16 @@ def test_function_entry_point_exists_where_azure_yaml_deploys_from():
     if missing:
         pytest.skip(f"{', '.join(missing)} not in the repo yet (the Functions app issue adds them)")
     assert not missing
+
+
+def test_funcignore_keeps_dev_files_out_of_the_package_but_not_the_app():
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".funcignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"node_modules", ".venv", "tests", "infra", "manifests"} <= ignored
+    assert not {"scaling", "function_app.py", "host.json", "requirements.txt", "emulator"} & ignored
 
 
 HOOK = ROOT / "infra" / "hooks" / "postprovision.sh"

@@ -16,7 +16,7 @@ param kubernetesVersion string = ''
 @description('Resource id of the node subnet (VNet in this resource group).')
 param subnetId string
 
-@description('Resource id of the Log Analytics workspace for Container Insights.')
+@description('Resource id of the Log Analytics workspace that receives the control-plane logs.')
 param logAnalyticsWorkspaceId string
 
 @description('Name of the container registry (same resource group) the nodes pull from; gets AcrPull for the kubelet identity.')
@@ -152,13 +152,6 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2024-09-01' = {
           enableSecretRotation: 'true'
         }
       }
-      omsagent: {
-        enabled: true
-        config: {
-          logAnalyticsWorkspaceResourceID: logAnalyticsWorkspaceId
-          useAADAuth: 'true'
-        }
-      }
     }
     agentPoolProfiles: [
       {
@@ -172,10 +165,8 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2024-09-01' = {
         enableAutoScaling: true
         minCount: 1
         maxCount: 3
-        // Keep project workloads off the system pool so that scaling projects to zero frees real nodes.
-        nodeTaints: [
-          'CriticalAddonsOnly=true:NoSchedule'
-        ]
+        // Not tainted CriticalAddonsOnly on purpose: when every user pool is at zero, the system pool
+        // is the only place left for the run-command pod that scales them back up.
       }
       {
         name: 'projecta'
@@ -212,6 +203,26 @@ resource cluster 'Microsoft.ContainerService/managedClusters@2024-09-01' = {
           accelerator: 'nvidia'
           'aks-hours.io/project': 'project-b'
         }
+      }
+    ]
+  }
+}
+
+// Control-plane logs: the cluster autoscaler's decisions (nodes added/removed around the schedule)
+// and admin audit events (who scaled what), next to the app's own telemetry.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'aks-hours'
+  scope: cluster
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'cluster-autoscaler'
+        enabled: true
+      }
+      {
+        category: 'kube-audit-admin'
+        enabled: true
       }
     ]
   }

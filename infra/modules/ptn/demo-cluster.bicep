@@ -28,7 +28,7 @@ param privateEndpointSubnetId string
 @description('Resource id of the VNet the private DNS zones are linked to.')
 param vnetId string
 
-@description('Resource id of the Log Analytics workspace for Container Insights.')
+@description('Resource id of the Log Analytics workspace that receives the cluster\'s control-plane logs.')
 param logAnalyticsWorkspaceId string
 
 @description('Object id of the operator running azd (cluster admin on the demo cluster). Empty: no grant.')
