@@ -333,6 +333,25 @@ def test_deploy_guide_explains_every_custom_role_action():
         assert short in guide, f"docs/deploy.md does not explain {action}"
 
 
+@pytest.mark.parametrize(
+    "step",
+    [
+        "azd auth login",
+        "azd env new",
+        "azd up",
+        "python -m scaling schedules import",
+        "SCALING_STORAGE_ACCOUNT_URL",
+        "az functionapp keys list",
+        "x-functions-key",
+        "python -m scaling audit",
+        "targetClusterIds",
+        "azd down --purge",
+    ],
+)
+def test_deploy_guide_walks_through_every_step(step):
+    assert step in (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+
+
 def test_cluster_access_is_deployed_into_each_clusters_own_resource_group():
     access = MAIN.modules["clusterAccess"]
     assert isinstance(access.body, ForNode)
