@@ -1,0 +1,35 @@
+# aks-hours: `make run` starts the app on its local defaults; `make test` runs the whole suite.
+# Both set everything up first (a Python venv in .venv, Azurite in node_modules).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup run test bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "aks-hours needs Python 3.11 or newer (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The app on its local defaults: Azurite and the AKS emulator started for you, the sample schedules
+# loaded, the API and an in-process timer served on http://127.0.0.1:7071.
+run: setup
+	$(PY) -m scaling serve
+
+# pytest exits 5 when it collects no tests; make fails on every non-zero exit, so that cannot pass.
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m bench.plan_bench
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
