@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.pipeline.policies import RetryPolicy
+from azure.core.polling import PollingMethod
 from kubernetes import client as k8s
 
 from scaling.names import ClusterId
@@ -20,6 +22,83 @@ from scaling.settings import AKS_SERVER_SCOPE, Settings
 
 class ClientError(RuntimeError):
     """A client could not be built for a cluster; the message says which and why."""
+
+
+# ARM calls must not hold a tick: a few quick retries, and a server asking for a longer wait than
+# MAX_RETRY_AFTER gets an error now (the next tick retries) instead of a long sleep. Worst case for one
+# call: about ARM_TIMEOUT seconds plus one read timeout.
+ARM_RETRY_TOTAL = 3
+ARM_BACKOFF = 0.5  # seconds, doubled each retry up to ARM_BACKOFF_MAX
+ARM_BACKOFF_MAX = 8
+MAX_RETRY_AFTER = 10.0  # seconds; AKS throttling asks for a few seconds
+ARM_TIMEOUT = 60  # seconds over all attempts of one call
+ARM_CONNECT_TIMEOUT = 10
+ARM_READ_TIMEOUT = 60
+KUBE_TIMEOUT = (5, 30)  # (connect, read) seconds for one Kubernetes API request
+
+
+class BoundedRetryPolicy(RetryPolicy):
+    """azure-core's RetryPolicy, minus the waits a tick cannot afford.
+
+    - 409 is never retried, even with Retry-After: a busy pool is "try again next tick".
+    - A Retry-After longer than MAX_RETRY_AFTER ends the call instead of sleeping (azure-core would
+      sleep for whatever the server asks, unbounded)."""
+
+    def is_retry(self, settings: dict, response: Any) -> bool:
+        if response.http_response.status_code == 409:
+            return False
+        retry_after = self.get_retry_after(response)
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+            return False
+        return super().is_retry(settings, response)
+
+
+def arm_retry_policy() -> RetryPolicy:
+    return BoundedRetryPolicy(
+        retry_total=ARM_RETRY_TOTAL,
+        retry_backoff_factor=ARM_BACKOFF,
+        retry_backoff_max=ARM_BACKOFF_MAX,
+        timeout=ARM_TIMEOUT,
+    )
+
+
+class StartOnly(PollingMethod):
+    """A polling method that stops at the initial response: start a long-running operation, don't wait.
+
+    The SDK's own `polling=False` hides the response headers (and fails to deserialize an empty 202);
+    this keeps them, so callers can record the operation (Azure-AsyncOperation / Location) and look at
+    its result themselves on their own, bounded terms. No background thread is started."""
+
+    def __init__(self) -> None:
+        self.status_code = 0
+        self.headers: dict[str, str] = {}
+        self._initial: Any = None
+        self._deserialize: Any = None
+
+    def initialize(self, client: Any, initial_response: Any, deserialization_callback: Any) -> None:
+        self._initial = initial_response
+        self._deserialize = deserialization_callback
+        self.status_code = initial_response.http_response.status_code
+        self.headers = dict(initial_response.http_response.headers)
+
+    def run(self) -> None:  # never called: finished() is True from the start
+        return None
+
+    def status(self) -> str:
+        return "Started"
+
+    def finished(self) -> bool:
+        return True
+
+    def resource(self) -> Any:
+        """The initial body deserialized, or None when it has none (a 202 Accepted)."""
+        if self.status_code == 202 or not self._initial.http_response.text():
+            return None
+        return self._deserialize(self._initial)
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == lowered), None)
 
 
 class StaticTokenCredential:
@@ -74,7 +153,12 @@ class Clients:
             if cached is None:
                 from azure.mgmt.containerservice import ContainerServiceClient
 
-                kwargs: dict[str, Any] = {"base_url": self.settings.arm_endpoint}
+                kwargs: dict[str, Any] = {
+                    "base_url": self.settings.arm_endpoint,
+                    "retry_policy": arm_retry_policy(),
+                    "connection_timeout": ARM_CONNECT_TIMEOUT,
+                    "read_timeout": ARM_READ_TIMEOUT,
+                }
                 if self.settings.arm_ca_bundle:
                     kwargs["connection_verify"] = self.settings.arm_ca_bundle
                 cached = ContainerServiceClient(self.credential, subscription, **kwargs)
