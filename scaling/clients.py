@@ -53,6 +53,18 @@ class BoundedRetryPolicy(RetryPolicy):
         return super().is_retry(settings, response)
 
 
+def arm_message(error: Exception) -> str:
+    """`Code: message` from an ARM error (flat AKS or wrapped ARM body), else the exception text."""
+    inner = getattr(error, "error", None)
+    code = getattr(inner, "code", None)
+    text = getattr(inner, "message", None)
+    status = getattr(error, "status_code", None)
+    prefix = f"HTTP {status} " if status else ""
+    if code or text:
+        return f"{prefix}{code or ''}: {text or ''}".strip()
+    return f"{prefix}{error.message if hasattr(error, 'message') else error}".strip()
+
+
 def arm_retry_policy() -> RetryPolicy:
     return BoundedRetryPolicy(
         retry_total=ARM_RETRY_TOTAL,

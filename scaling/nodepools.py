@@ -20,7 +20,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsE
 from azure.mgmt.containerservice.models import AgentPool
 
 from scaling.actions import Outcome, PoolChange, Result
-from scaling.clients import Clients, StartOnly
+from scaling.clients import Clients, StartOnly, arm_message
 from scaling.names import ClusterId, InvalidName, agent_pool_name
 from scaling.observed import ObservedPool, PoolSize
 from scaling.plan_pools import decode_original
@@ -92,7 +92,7 @@ class NodePoolBackend:
         try:
             pools = list(self._clients.arm(cluster.subscription).agent_pools.list(cluster.resource_group, cluster.name))
         except AzureError as error:
-            raise PoolObserveError(f"cannot list the node pools of {cluster.name}: {_message(error)}") from error
+            raise PoolObserveError(f"cannot list the node pools of {cluster.name}: {arm_message(error)}") from error
         observed: list[ObservedPool] = []
         with self._lock:
             for key in [key for key in self._seen if key[0] == cluster]:
@@ -139,15 +139,15 @@ class NodePoolBackend:
                 cluster.resource_group, cluster.name, name, body, polling=start, **conditions
             )
         except ResourceExistsError as error:
-            return outcome(Result.BUSY, f"pool busy, next tick: {_message(error)}")
+            return outcome(Result.BUSY, f"pool busy, next tick: {arm_message(error)}")
         except HttpResponseError as error:
             if error.status_code == 412:
                 return outcome(Result.BUSY, "pool changed since it was observed (eTag), next tick")
             if error.status_code == 429:
-                return outcome(Result.BUSY, f"throttled by ARM, next tick: {_message(error)}")
-            return outcome(Result.FAILED, f"PUT agent pool {name} failed: {_message(error)}")
+                return outcome(Result.BUSY, f"throttled by ARM, next tick: {arm_message(error)}")
+            return outcome(Result.FAILED, f"PUT agent pool {name} failed: {arm_message(error)}")
         except AzureError as error:
-            return outcome(Result.FAILED, f"PUT agent pool {name} failed: {_message(error)}")
+            return outcome(Result.FAILED, f"PUT agent pool {name} failed: {arm_message(error)}")
         with self._lock:
             self._seen.pop((cluster, name), None)  # stale now: the next observe reads it again
         return outcome(Result.OK, detail=_operation(start))
@@ -176,15 +176,3 @@ def _operation(start: StartOnly) -> dict[str, str]:
     if pool is not None and pool.provisioning_state:
         detail["provisioning_state"] = _text(pool.provisioning_state)
     return detail
-
-
-def _message(error: AzureError) -> str:
-    """`Code: message` from an ARM error (flat AKS or wrapped ARM body), else the exception text."""
-    inner = getattr(error, "error", None)
-    code = getattr(inner, "code", None)
-    text = getattr(inner, "message", None)
-    status = getattr(error, "status_code", None)
-    prefix = f"HTTP {status} " if status else ""
-    if code or text:
-        return f"{prefix}{code or ''}: {text or ''}".strip()
-    return f"{prefix}{error.message if hasattr(error, 'message') else error}".strip()

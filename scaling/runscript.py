@@ -30,17 +30,19 @@ READ_RESOURCES: Mapping[str, str] = {
     "deployments": "deployments.apps",
     "statefulsets": "statefulsets.apps",
     "horizontalpodautoscalers": "horizontalpodautoscalers.autoscaling",
-    "cronjobs": "cronjobs.batch",
-    "jobs": "jobs.batch",
+    "cronjobs": "cronjobs.batch",  # running Jobs come from a CronJob's status.active: no Jobs list
     "scaledobjects": "scaledobjects.keda.sh",
 }
 OPTIONAL_SECTIONS = frozenset({"scaledobjects"})  # the KEDA CRD may be absent
 
-# Drop what is large and never needed (pod templates, managed fields, last-applied copies) so a
-# cluster's reads fit the 512 kB output limit; then gzip + base64 for a further ~10x.
+# Drop what is large and never needed (pod templates but for the node pool they pin to, Job templates,
+# managed fields, last-applied copies) so a cluster's reads fit the 512 kB output limit; then gzip +
+# base64 for a further ~10x.
 _JQ_SLIM = (
-    '[.items[] | del(.metadata.managedFields, .spec.template, .status.conditions,'
-    ' .metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"])]'
+    '[.items[] | del(.metadata.managedFields, .spec.jobTemplate, .status.conditions,'
+    ' .metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"])'
+    ' | if .spec.template then .spec.template = {spec: ((.spec.template.spec // {})'
+    ' | {nodeSelector, affinity: {nodeAffinity: .affinity.nodeAffinity}})} else . end]'
 )
 
 

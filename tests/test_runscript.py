@@ -29,7 +29,10 @@ DEPLOYMENT = {
         "managedFields": [{"huge": "x" * 1000}],
         "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}", "aks-hours/original-replicas": "3"},
     },
-    "spec": {"replicas": 0, "template": {"spec": {"containers": []}}},
+    "spec": {
+        "replicas": 0,
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [], "nodeSelector": {"agentpool": "gpu"}}},
+    },
     "status": {"readyReplicas": 0},
 }
 
@@ -67,8 +70,23 @@ def test_read_script_returns_every_kind_slimmed_to_what_the_plan_needs(tmp_path)
     sections = parse_read_output(run(read_script(["project-a"]), env))
     (deployment,) = sections["deployments"].items
     assert deployment["metadata"]["annotations"] == {"aks-hours/original-replicas": "3"}
-    assert "managedFields" not in deployment["metadata"] and "template" not in deployment["spec"]
+    assert "managedFields" not in deployment["metadata"]
+    # Of the pod template only what says which node pool the pods need is kept.
+    assert deployment["spec"]["template"] == {
+        "spec": {"nodeSelector": {"agentpool": "gpu"}, "affinity": {"nodeAffinity": None}}
+    }
     assert sections["statefulsets"].items == ()
+
+
+def test_read_script_drops_job_templates_and_keeps_running_jobs(tmp_path):
+    cronjob = {
+        "metadata": {"namespace": "project-a", "name": "reindex", "resourceVersion": "3"},
+        "spec": {"schedule": "0 2 * * *", "suspend": False, "jobTemplate": {"spec": {"template": {"spec": {}}}}},
+        "status": {"active": [{"kind": "Job", "name": "reindex-29000000"}]},
+    }
+    env = fake_kubectl(tmp_path, lists={"cronjobs.batch": [cronjob]})
+    (seen,) = parse_read_output(run(read_script(["project-a"]), env))["cronjobs"].items
+    assert "jobTemplate" not in seen["spec"] and seen["status"]["active"] == cronjob["status"]["active"]
 
 
 def test_read_script_keeps_only_the_projects_namespaces_when_listing_all(tmp_path):
