@@ -1,0 +1,47 @@
+"""Azure Functions entry point (Python v2 model): the HTTP API and the reconcile timer, a few lines each.
+
+Importing this module needs no Azure setting: the context (Table Storage, cluster clients) is built on
+the first request or tick that needs it. A malformed setting (say SCALING_MAX_REPLICAS=abc) fails here,
+at start-up, with a message naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+
+import azure.functions as func
+
+from scaling.api import LazyContext, create_app
+from scaling.api_backend import build_context, run_tick
+from scaling.api_models import HealthBody
+from scaling.settings import Settings
+
+log = logging.getLogger("scaling.functions")
+
+settings = Settings.from_env()
+context = LazyContext(lambda: build_context(settings))
+
+# Every route of the ASGI app needs a Functions key (checked by the host); /health is the one exception,
+# served by its own anonymous function below (the host prefers its literal route over the catch-all).
+app = func.AsgiFunctionApp(
+    app=create_app(context.get, settings, behind_functions_host=True),
+    http_auth_level=func.AuthLevel.FUNCTION,
+)
+
+
+@app.function_name(name="health")
+@app.route(route="health", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.ANONYMOUS)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    body = HealthBody(time=datetime.now(timezone.utc)).model_dump(mode="json")
+    return func.HttpResponse(json.dumps(body), mimetype="application/json")
+
+
+@app.function_name(name="reconcile_timer")
+@app.timer_trigger(schedule="%SCALING_TIMER%", arg_name="timer", run_on_startup=False, use_monitor=True)
+def reconcile_timer(timer: func.TimerRequest) -> None:
+    # A past-due timer (host down, cold start) fires once for all missed slots: one tick repairs everything.
+    if timer.past_due:
+        log.warning("timer is past due; running one tick now")
+    run_tick(context.get(), datetime.now(timezone.utc))

@@ -1,0 +1,116 @@
+"""Who is calling: the reference API key, the Functions host's key check, and App Service identities.
+
+Layers, outermost first:
+- In Azure the Functions host checks the function key (`AuthLevel.FUNCTION`) before the app sees a
+  request; the app cannot see or re-check that key, so `behind_functions_host=True` says it happened.
+- When `SCALING_API_KEY` is set, every `/api/v1/*` call must also carry it, as `Authorization: Bearer <key>`
+  (the reference API's way) or `X-API-Key: <key>`; compared in constant time. Actor: `api-key`.
+- `X-MS-CLIENT-PRINCIPAL-NAME` is recorded as the actor only when it can be trusted: App Service
+  authentication is on (`WEBSITE_AUTH_ENABLED=true`; the platform then sets that header itself and drops
+  copies sent by callers) or `SCALING_TRUST_PRINCIPAL_HEADER=true` (a proxy you run does the same). A
+  trusted principal is an authenticated caller, so it needs no API key.
+- Fail closed: outside the Functions host with no API key, `/api/v1/*` is refused (`serve` always sets one).
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from dataclasses import dataclass
+from typing import Mapping
+
+from fastapi import Request
+
+PRINCIPAL_HEADER = "x-ms-client-principal-name"
+MAX_ACTOR = 200
+
+
+class AuthError(Exception):
+    """401: the caller is not authenticated; the message says what to send."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """How this app instance authenticates callers."""
+
+    api_key: str | None
+    behind_functions_host: bool
+    trust_principal_header: bool
+
+    @classmethod
+    def from_env(
+        cls, *, api_key: str | None, behind_functions_host: bool, env: Mapping[str, str] | None = None
+    ) -> "AuthConfig":
+        env = os.environ if env is None else env
+        return cls(
+            api_key=api_key or None,
+            behind_functions_host=behind_functions_host,
+            trust_principal_header=_truthy(env.get("WEBSITE_AUTH_ENABLED"))
+            or _truthy(env.get("SCALING_TRUST_PRINCIPAL_HEADER")),
+        )
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller: `actor` goes into overrides and audit rows, `via` says how it got in."""
+
+    actor: str
+    via: str  # api-key | principal | function-key
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _presented_key(headers: Mapping[str, str]) -> str | None:
+    authorization = headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    key = headers.get("x-api-key", "").strip()
+    return key or None
+
+
+def _principal(headers: Mapping[str, str]) -> str | None:
+    name = headers.get(PRINCIPAL_HEADER, "").strip()
+    if not name:
+        return None
+    # Printable text only, bounded: it is written into audit rows and log lines.
+    cleaned = "".join(ch for ch in name if ch.isprintable())[:MAX_ACTOR]
+    return cleaned or None
+
+
+def authenticate(config: AuthConfig, headers: Mapping[str, str]) -> Caller:
+    """The caller of one `/api/v1/*` request, or AuthError (401)."""
+    principal = _principal(headers) if config.trust_principal_header else None
+    presented = _presented_key(headers)
+    if config.api_key:
+        if presented is not None:
+            if hmac.compare_digest(presented.encode("utf-8"), config.api_key.encode("utf-8")):
+                return Caller(actor=principal or "api-key", via="api-key")
+            raise AuthError("Invalid API key", "the API key sent does not match SCALING_API_KEY")
+        if principal:
+            return Caller(actor=principal, via="principal")
+        raise AuthError(
+            "Missing API key",
+            "send the API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+        )
+    if principal:
+        return Caller(actor=principal, via="principal")
+    if config.behind_functions_host:
+        return Caller(actor="function-key", via="function-key")
+    raise AuthError(
+        "API key required",
+        "no API key is configured (SCALING_API_KEY) and the app is not behind the Functions host; "
+        "refusing every /api/v1 call",
+    )
+
+
+def caller(request: Request) -> Caller:
+    """FastAPI dependency: the authenticated caller of this request."""
+    return authenticate(request.app.state.auth, request.headers)

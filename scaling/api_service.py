@@ -1,0 +1,277 @@
+"""What the endpoints do, over a narrow `Backend` (tables, clusters, reconcile of one project).
+
+The endpoints never touch a store or a client themselves: they ask an `ApiService`, which owns the
+rules (who owns a deployment, what an override does, what gets audited) and reaches the outside only
+through `Backend`. scaling/api_backend.py implements `Backend` over the reconcile engine's context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, Sequence
+
+from fastapi import Request
+
+from scaling.actions import Outcome, Result
+from scaling.api_auth import Caller
+from scaling.api_errors import ApiError
+from scaling.api_models import AuditView, ProjectView
+from scaling.api_views import active_for, project_view
+from scaling.model import Project, ProjectError, WorkloadRef
+from scaling.names import ClusterId
+from scaling.observed import ObservedCluster, ObservedWorkload
+from scaling.overrides import Override
+
+
+class Backend(Protocol):
+    """The I/O the API needs. Every method may raise; the service turns failures into clear errors."""
+
+    def load_projects(self) -> tuple[Sequence[Project], Sequence[ProjectError]]: ...
+
+    def observe(self, cluster: ClusterId, projects: Sequence[Project]) -> ObservedCluster: ...
+
+    def overrides(self) -> Sequence[Override]: ...
+
+    def save_override(self, override: Override) -> None: ...
+
+    def delete_override(self, override: Override) -> None: ...
+
+    def record_override(self, override: Override, *, cleared: bool, now: datetime) -> None:
+        """Audit the decision itself (set or cleared), before anything is applied."""
+
+    def reconcile(self, project: Project, now: datetime) -> Sequence[Outcome]:
+        """Plan and apply this project's changes now (audited like a tick's), returning the outcomes."""
+
+    def audit(
+        self, *, project: str | None, since: datetime | None, until: datetime | None, limit: int,
+        continuation: str | None,
+    ) -> tuple[Sequence[AuditView], str | None]: ...
+
+    def last_change(self, project: str, target: str) -> datetime | None: ...
+
+    def check_storage(self) -> None: ...
+
+    def check_cluster(self, cluster: ClusterId) -> None: ...
+
+
+@dataclass(frozen=True)
+class Applied:
+    """An override recorded and applied at once: the workload before / after (for a targeted one)."""
+
+    override: Override | None
+    outcomes: tuple[Outcome, ...] = ()
+    before: ObservedWorkload | None = None
+    after: ObservedWorkload | None = None
+    dry_run: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def message(self, done: str) -> str:
+        if self.dry_run:
+            return f"Dry run: {done[0].lower()}{done[1:]} (recorded, nothing changed)"
+        return done
+
+    def lines(self) -> list[str]:
+        lines = []
+        for outcome in self.outcomes:
+            action = outcome.action
+            change = f"{getattr(action, 'before', '')} -> {getattr(action, 'after', '')}".strip(" ->")
+            text = f"{action.target}: {change} {outcome.result.value}".replace("  ", " ")
+            lines.append(text + (f" ({outcome.error})" if outcome.error else ""))
+        return lines + list(self.notes)
+
+
+def _blocking(outcomes: Sequence[Outcome], target: str | None) -> Outcome | None:
+    """The first failed / busy outcome that matters: the target's, or any when the whole project moved."""
+    for outcome in outcomes:
+        if outcome.result in (Result.FAILED, Result.BUSY) and (target is None or outcome.action.target == target):
+            return outcome
+    return None
+
+
+class ApiService:
+    """The rules of the API over one `Backend`."""
+
+    def __init__(self, backend: Backend, *, dry_run: bool = False) -> None:
+        self.backend = backend
+        self.dry_run = dry_run
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def _load(self) -> tuple[Sequence[Project], Sequence[ProjectError]]:
+        try:
+            return self.backend.load_projects()
+        except Exception as error:  # Table Storage down is the service's problem, not the caller's
+            raise ApiError(503, "Table Storage unavailable", f"loading projects failed: {error}") from error
+
+    def project(self, name: str) -> Project:
+        projects, errors = self._load()
+        for project in projects:
+            if project.name == name:
+                return project
+        bad = [str(e) for e in errors if e.project == name]
+        if bad:
+            raise ApiError(404, f"Project {name} is not loaded: its row has errors", "; ".join(bad))
+        raise ApiError(404, f"Project {name} not found", f"no row with RowKey {name!r} in the Projects table")
+
+    def owner_of(self, ref: WorkloadRef) -> Project:
+        """The one enabled-or-not project that manages `ref`; 403 when none does, 409 when two do."""
+        projects, _ = self._load()
+        owners = [p for p in projects if p.manages(ref)]
+        if len(owners) > 1:
+            names = ", ".join(sorted(p.name for p in owners))
+            raise ApiError(409, f"Deployment {ref.namespace}/{ref.name} is owned by more than one project",
+                           f"projects {names} all manage it; fix their Namespaces / Workloads / Exclude columns")
+        if owners:
+            return owners[0]
+        in_namespace = [p.name for p in projects if ref.namespace in p.namespaces]
+        if in_namespace:
+            detail = (f"namespace {ref.namespace} belongs to project(s) {', '.join(sorted(in_namespace))}, "
+                      "but their Workloads / Exclude columns leave this deployment out")
+        else:
+            detail = f"no project lists namespace {ref.namespace} in its Namespaces column"
+        raise ApiError(403, f"Deployment {ref.namespace}/{ref.name} is not owned by any project", detail)
+
+    def observe(self, project: Project) -> ObservedCluster:
+        try:
+            seen = self.backend.observe(project.cluster, [project])
+        except Exception as error:
+            raise ApiError(503, "Kubernetes unreachable", f"cluster {project.cluster.name}: {error}") from error
+        if seen.error:
+            raise ApiError(503, "Kubernetes unreachable", f"cluster {project.cluster.name}: {seen.error}")
+        return seen
+
+    def observed_workload(self, project: Project, ref: WorkloadRef) -> ObservedWorkload:
+        workload = self.observe(project).workload(ref)
+        if workload is None:
+            raise ApiError(404, f"Deployment {ref.namespace}/{ref.name} not found",
+                           f"no Deployment {ref.name} in namespace {ref.namespace} of cluster {project.cluster.name}")
+        return workload
+
+    def _overrides(self) -> Sequence[Override]:
+        try:
+            return self.backend.overrides()
+        except Exception as error:
+            raise ApiError(503, "Table Storage unavailable", f"loading overrides failed: {error}") from error
+
+    def override_for(self, project: Project, ref: WorkloadRef | None, now: datetime) -> Override | None:
+        return active_for(self._overrides(), project.name, ref, now)
+
+    def last_scale_time(self, project: Project, ref: WorkloadRef) -> datetime | None:
+        try:
+            return self.backend.last_change(project.name, ref_target(ref))
+        except Exception:  # a missing audit trail must not hide the deployment's state
+            return None
+
+    def project_views(self, now: datetime) -> tuple[list[ProjectView], list[str]]:
+        projects, errors = self._load()
+        overrides = self._overrides()
+        seen: dict[ClusterId, ObservedCluster] = {}
+        for cluster in sorted({p.cluster for p in projects}):
+            members = [p for p in projects if p.cluster == cluster]
+            try:
+                seen[cluster] = self.backend.observe(cluster, members)
+            except Exception as error:
+                seen[cluster] = ObservedCluster(cluster=cluster, error=str(error))
+        views = [project_view(p, seen.get(p.cluster), overrides, now) for p in sorted(projects, key=lambda p: p.name)]
+        return views, [str(e) for e in errors]
+
+    def project_view(self, name: str, now: datetime) -> ProjectView:
+        project = self.project(name)
+        try:
+            seen = self.backend.observe(project.cluster, [project])
+        except Exception as error:
+            seen = ObservedCluster(cluster=project.cluster, error=str(error))
+        return project_view(project, seen, self._overrides(), now)
+
+    def audit(self, *, project: str | None, since: datetime | None, until: datetime | None, limit: int,
+              continuation: str | None) -> tuple[Sequence[AuditView], str | None]:
+        try:
+            return self.backend.audit(project=project, since=since, until=until, limit=limit,
+                                      continuation=continuation)
+        except ValueError as error:  # a continuation token that is not ours
+            raise ApiError(400, "Invalid request", f"query parameter continuation: {error}") from error
+        except Exception as error:
+            raise ApiError(503, "Table Storage unavailable", f"reading audit rows failed: {error}") from error
+
+    def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            self.backend.check_storage()
+            checks["table-storage"] = "ok"
+        except Exception as error:
+            checks["table-storage"] = f"unreachable: {error}"
+            return checks
+        try:
+            projects, _ = self.backend.load_projects()
+        except Exception as error:
+            checks["table-storage"] = f"unreachable: {error}"
+            return checks
+        for cluster in sorted({p.cluster for p in projects}):
+            try:
+                self.backend.check_cluster(cluster)
+                checks[f"cluster {cluster.name}"] = "ok"
+            except Exception as error:
+                checks[f"cluster {cluster.name}"] = f"unreachable: {error}"
+        return checks
+
+    # -- changing --------------------------------------------------------------------------------------
+
+    def apply_override(self, project: Project, override: Override, now: datetime, who: Caller) -> Applied:
+        """Record the override and its audit row, then apply the project's changes at once."""
+        before = self.observed_workload(project, override.target) if override.target else None
+        try:
+            self.backend.save_override(override)
+            self.backend.record_override(override, cleared=False, now=now)
+        except Exception as error:
+            raise ApiError(503, "Table Storage unavailable", f"recording the override failed: {error}") from error
+        return self._apply(project, override, before, now)
+
+    def clear_override(self, project: Project, ref: WorkloadRef | None, now: datetime,
+                       who: Caller) -> tuple[Override, Applied]:
+        current = [o for o in self._overrides() if o.project == project.name and o.target == ref and o.active(now)]
+        if not current:
+            what = f"workload {ref}" if ref else f"project {project.name}"
+            raise ApiError(404, f"No active override for {what}", "nothing to clear")
+        try:
+            for override in current:
+                self.backend.delete_override(override)
+            newest = max(current, key=lambda o: o.created)
+            cleared = Override(project=newest.project, action=newest.action, until=now, reason=newest.reason,
+                               actor=who.actor, created=newest.created, target=newest.target,
+                               replicas=newest.replicas)
+            self.backend.record_override(cleared, cleared=True, now=now)
+        except Exception as error:
+            raise ApiError(503, "Table Storage unavailable", f"clearing the override failed: {error}") from error
+        return newest, self._apply(project, None, None, now, target=ref)
+
+    def _apply(self, project: Project, override: Override | None, before: ObservedWorkload | None,
+               now: datetime, target: WorkloadRef | None = None) -> Applied:
+        target = override.target if override else target
+        try:
+            outcomes = tuple(self.backend.reconcile(project, now))
+        except Exception as error:
+            raise ApiError(500, "Kubernetes API error",
+                           f"the override is recorded, but applying it failed: {error}; the next tick retries") from error
+        dry_run = self.dry_run or project.dry_run
+        blocking = _blocking(outcomes, ref_target(target) if target else None)
+        if blocking is not None:
+            status = 409 if blocking.result is Result.BUSY else 500
+            raise ApiError(status, "Kubernetes API error" if status == 500 else "Conflict",
+                           f"{blocking.action.target}: {blocking.error or blocking.result.value}; the override is "
+                           "recorded and the next tick retries")
+        after = None
+        if target is not None and before is not None:
+            after = self.observed_workload(project, target)
+        return Applied(override=override, outcomes=outcomes, before=before, after=after, dry_run=dry_run)
+
+
+def ref_target(ref: WorkloadRef) -> str:
+    """The audit / action target string of a workload (`deployment/<namespace>/<name>`)."""
+    return f"{ref.kind.value}/{ref.namespace}/{ref.name}"
+
+
+def service_of(request: Request) -> ApiService:
+    """The app's service, built on first use from the context factory given to `create_app`."""
+    value: Any = request.app.state.context.get()
+    return value

@@ -1,0 +1,171 @@
+"""What the API shows, computed from projects, observations, overrides and the clock (pure, no I/O)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Sequence
+
+from scaling.api_errors import ApiError
+from scaling.api_models import (
+    DeploymentState,
+    OverrideView,
+    PoolView,
+    ProjectView,
+    TransitionView,
+    WorkloadView,
+)
+from scaling.model import Project, WorkloadRef
+from scaling.observed import ObservedCluster, ObservedWorkload
+from scaling.overrides import Override, OverrideAction
+
+UTC = timezone.utc
+
+
+def override_until(project: Project, until: datetime | None, now: datetime, max_hours: int) -> datetime:
+    """When a new override ends: `until` if given (future, within `max_hours`), else the project's next
+    schedule change, capped at `max_hours` (a schedule that never changes, or a long holiday)."""
+    limit = now + timedelta(hours=max_hours)
+    if until is not None:
+        if until <= now:
+            raise ApiError(400, "Invalid request", f"until {until.isoformat()} is not in the future")
+        if until > limit:
+            raise ApiError(
+                400,
+                "Invalid request",
+                f"until {until.isoformat()} is more than {max_hours} hours ahead (SCALING_MAX_OVERRIDE_HOURS)",
+            )
+        return until.astimezone(UTC)
+    change = project.schedule.next_change(now)
+    return min(change, limit).astimezone(UTC) if change is not None else limit.astimezone(UTC)
+
+
+def active_for(overrides: Iterable[Override], project: str, target: WorkloadRef | None, now: datetime) -> Override | None:
+    """The newest active override of `project` for exactly `target` (None: the project-wide one)."""
+    matching = [o for o in overrides if o.project == project and o.target == target and o.active(now)]
+    return max(matching, key=lambda o: o.created) if matching else None
+
+
+def override_view(override: Override | None) -> OverrideView | None:
+    if override is None:
+        return None
+    return OverrideView(
+        project=override.project,
+        target=str(override.target) if override.target else None,
+        action=override.action.value,
+        replicas=override.replicas,
+        until=override.until,
+        reason=override.reason,
+        actor=override.actor,
+        created=override.created,
+    )
+
+
+def transition_view(project: Project, now: datetime) -> TransitionView | None:
+    change = project.schedule.next_change(now)
+    if change is None:
+        return None
+    return TransitionView(
+        at_utc=change,
+        at_local=change.astimezone(project.schedule.zone).isoformat(),
+        up=project.schedule.is_up(change),
+    )
+
+
+def deployment_status(workload: ObservedWorkload) -> str:
+    """The reference's `status`: scaling while ready != desired, else active (desired > 0) / inactive."""
+    if workload.ready_replicas != workload.replicas:
+        return "scaling"
+    return "active" if workload.replicas > 0 else "inactive"
+
+
+def deployment_state(
+    project: Project, workload: ObservedWorkload, override: Override | None, last_scale: datetime | None
+) -> DeploymentState:
+    return DeploymentState(
+        name=workload.ref.name,
+        namespace=workload.ref.namespace,
+        deployment=workload.ref.name,
+        current_replicas=workload.ready_replicas,
+        desired_replicas=workload.replicas,
+        available_replicas=workload.ready_replicas,
+        status=deployment_status(workload),
+        last_scale_time=last_scale,
+        project=project.name,
+        original_replicas=workload.original_replicas,
+        override=override_view(override),
+    )
+
+
+def _wants_up(override: Override) -> bool:
+    return override.action is OverrideAction.UP or (
+        override.action is OverrideAction.REPLICAS and (override.replicas or 0) > 0
+    )
+
+
+def project_view(
+    project: Project,
+    observed: ObservedCluster | None,
+    overrides: Sequence[Override],
+    now: datetime,
+    errors: Sequence[str] = (),
+) -> ProjectView:
+    """One project now: schedule, desired vs actual per workload and pool, override, next change, errors."""
+    scheduled_up = project.schedule.is_up(now)
+    project_override = active_for(overrides, project.name, None, now)
+    up = _wants_up(project_override) if project_override else scheduled_up
+    pools_up = up or project.schedule.is_up(now + timedelta(minutes=project.warmup_minutes))
+    problems = list(errors)
+    workloads: list[WorkloadView] = []
+    pools: list[PoolView] = []
+    if observed is not None and observed.error:
+        problems.append(f"cluster {project.cluster.name}: {observed.error}")
+    elif observed is not None:
+        for seen in sorted(observed.workloads, key=lambda w: w.ref):
+            if not project.manages(seen.ref):
+                continue
+            own = active_for(overrides, project.name, seen.ref, now)
+            workloads.append(
+                WorkloadView(
+                    kind=seen.ref.kind.value,
+                    namespace=seen.ref.namespace,
+                    name=seen.ref.name,
+                    desired="up" if (_wants_up(own) if own else up) else "down",
+                    replicas=seen.replicas,
+                    ready_replicas=seen.ready_replicas,
+                    original_replicas=seen.original_replicas,
+                )
+            )
+            problems += [f"{seen.ref}: {e}" for e in seen.annotation_errors]
+        for name in project.node_pools:
+            pool = observed.pool(name)
+            if pool is None:
+                problems.append(f"node pool {name} not found in cluster {project.cluster.name}")
+                continue
+            pools.append(
+                PoolView(
+                    name=pool.name,
+                    desired="up" if pools_up else "down",
+                    count=pool.size.count,
+                    power_state=pool.size.power_state,
+                    provisioning_state=pool.provisioning_state,
+                    autoscaling=pool.size.enable_auto_scaling,
+                    original_count=pool.original.count if pool.original else None,
+                )
+            )
+            problems += [f"node pool {name}: {e}" for e in pool.tag_errors]
+    return ProjectView(
+        name=project.name,
+        cluster=project.cluster.resource_id,
+        namespaces=list(project.namespaces),
+        schedule=str(project.schedule),
+        timezone=project.schedule.timezone,
+        enabled=project.enabled,
+        dry_run=project.dry_run,
+        desired="up" if up else "down",
+        scheduled="up" if scheduled_up else "down",
+        override=override_view(project_override),
+        next_change=transition_view(project, now),
+        workloads=workloads,
+        node_pools=pools,
+        errors=problems,
+    )
