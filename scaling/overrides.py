@@ -1,4 +1,4 @@
-"""Manual overrides: "keep project-b up until 22:00", "scale sample-app-a to 2" — the model.
+"""Manual overrides: "keep project-b up until 22:00", "scale sample-app-a to 2" — model, validation, store.
 
 An override wins over the schedule while it is active (`now < until`). A project-wide override has no
 target; a targeted one names a single workload and wins over the project-wide one for that workload.
@@ -7,10 +7,15 @@ target; a targeted one names a single workload and wins over the project-wide on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
+from typing import Mapping
 
-from scaling.model import WorkloadKind, WorkloadRef
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import TableServiceClient, UpdateMode
+
+from scaling.model import Project, WorkloadKind, WorkloadRef
 from scaling.names import dns1123_label, dns1123_subdomain
 
 UTC = timezone.utc
@@ -76,3 +81,190 @@ def parse_target(text: str) -> WorkloadRef:
         )
     except ValueError as error:
         raise OverrideError(f"target {text!r}: {error}") from None
+
+
+def target_key(target: WorkloadRef | None) -> str:
+    """The RowKey of an override: `_project` for a project-wide one, else `<kind>:<namespace>:<name>`
+    ('/' is not allowed in RowKeys; ':' cannot occur in DNS-1123 names, '_' cannot start one)."""
+    if target is None:
+        return PROJECT_WIDE
+    return f"{target.kind.value}:{target.namespace}:{target.name}"
+
+
+PROJECT_WIDE = "_project"
+MAX_REASON = 500
+MAX_ACTOR = 256
+
+
+def _text(value: object, *, field: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise OverrideError(f"{field} is required (1-{limit} characters)")
+    text = value.strip()
+    if len(text) > limit:
+        raise OverrideError(f"{field} is {len(text)} characters long; at most {limit} are allowed")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise OverrideError(f"{field} contains control characters (newlines, tabs, ...); write it on one line")
+    return text
+
+
+def new_override(
+    project: Project,
+    action: OverrideAction | str,
+    *,
+    reason: str,
+    actor: str,
+    now: datetime,
+    max_hours: int,
+    until: datetime | None = None,
+    target: WorkloadRef | str | None = None,
+    replicas: int | None = None,
+    max_replicas: int = 50,
+) -> Override:
+    """A validated override for `project`; OverrideError says which field is wrong and why.
+
+    `until` defaults to the project's next schedule change (so "down now" lasts until business hours
+    would have ended anyway), capped at `max_hours` (SCALING_MAX_OVERRIDE_HOURS)."""
+    if now.tzinfo is None:
+        raise OverrideError("now must be timezone-aware")
+    try:
+        action = OverrideAction(action)
+    except ValueError:
+        raise OverrideError(f"action {action!r} is not one of up, down, replicas") from None
+    ref = parse_target(target) if isinstance(target, str) else target
+    if ref is not None and not project.manages(ref):
+        raise OverrideError(
+            f"target {ref} is not a workload of project {project.name} "
+            f"(namespaces {', '.join(project.namespaces)}; Workloads / Exclude apply)"
+        )
+    if action is OverrideAction.REPLICAS:
+        if ref is None:
+            raise OverrideError("action replicas needs a target (deployment/<namespace>/<name>)")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or not 0 <= replicas <= max_replicas:
+            raise OverrideError(f"replicas {replicas!r} must be an integer from 0 to {max_replicas} (SCALING_MAX_REPLICAS)")
+    elif replicas is not None:
+        raise OverrideError(f"replicas is only allowed with action replicas, not {action.value}")
+    limit = now + timedelta(hours=max_hours)
+    if until is None:
+        change = project.schedule.next_change(now)
+        until = limit if change is None else min(change, limit)
+    else:
+        if until.tzinfo is None:
+            raise OverrideError(f"until {until.isoformat()} has no time zone; give an offset or Z")
+        if until <= now:
+            raise OverrideError(f"until {until.isoformat()} is not in the future")
+        if until > limit:
+            raise OverrideError(
+                f"until {until.isoformat()} is more than {max_hours} hours ahead (SCALING_MAX_OVERRIDE_HOURS)"
+            )
+    return Override(
+        project=project.name, action=action, until=until.astimezone(UTC),
+        reason=_text(reason, field="reason", limit=MAX_REASON), actor=_text(actor, field="actor", limit=MAX_ACTOR),
+        created=now.astimezone(UTC), target=ref, replicas=replicas,
+    )
+
+
+# -- Table `Overrides` ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadedOverrides:
+    """One load: the active overrides, the rows that could not be read, and how many expired rows went."""
+
+    active: tuple[Override, ...]
+    errors: tuple[str, ...] = ()
+    removed: int = 0
+
+
+class OverrideStore:
+    """Table `Overrides`: PartitionKey = project, RowKey = `target_key(target)`; one row per scope, so a
+    new override of the same scope replaces the old one."""
+
+    def __init__(self, service: TableServiceClient, table: str = "Overrides") -> None:
+        self._table = service.get_table_client(table)
+
+    def load(self, now: datetime, *, cleanup: bool = True) -> LoadedOverrides:
+        """Every active override with one query; expired rows are ignored and (with `cleanup`) deleted,
+        each guarded by its ETag so an override renewed meanwhile is not lost."""
+        active, errors, expired = [], [], []
+        for entity in self._table.list_entities():
+            try:
+                override = from_entity(entity)
+            except (OverrideError, KeyError, TypeError, ValueError) as error:
+                errors.append(f"override row {entity.get('PartitionKey')}/{entity.get('RowKey')}: {error}")
+                continue
+            (active if override.active(now) else expired).append((override, entity))
+        removed = 0
+        if cleanup:
+            for _, entity in expired:
+                try:
+                    self._table.delete_entity(entity, match_condition=MatchConditions.IfNotModified)
+                    removed += 1
+                except (ResourceModifiedError, ResourceNotFoundError):
+                    pass  # renewed or removed by someone else meanwhile: theirs stands
+        return LoadedOverrides(tuple(o for o, _ in active), tuple(errors), removed)
+
+    def all(self) -> list[Override]:
+        """Every readable row, active or expired (for `override list --all`)."""
+        rows = []
+        for entity in self._table.list_entities():
+            try:
+                rows.append(from_entity(entity))
+            except (OverrideError, KeyError, TypeError, ValueError):
+                continue
+        return rows
+
+    def save(self, override: Override) -> None:
+        self._table.upsert_entity(to_entity(override), mode=UpdateMode.REPLACE)
+
+    def delete(self, override: Override) -> None:
+        self.clear(override.project, override.target)
+
+    def clear(self, project: str, target: WorkloadRef | None = None) -> Override | None:
+        """Remove the override of `project` (or of one of its workloads); return it, or None if there was none."""
+        key = target_key(target)
+        try:
+            entity = self._table.get_entity(partition_key=project, row_key=key)
+        except ResourceNotFoundError:
+            return None
+        self._table.delete_entity(entity, match_condition=MatchConditions.IfNotModified)
+        try:
+            return from_entity(entity)
+        except (OverrideError, KeyError, TypeError, ValueError):
+            return None
+
+
+def to_entity(override: Override) -> dict[str, object]:
+    entity: dict[str, object] = {
+        "PartitionKey": dns1123_label(override.project, what="project"),
+        "RowKey": target_key(override.target),
+        "Action": override.action.value,
+        "Until": override.until.astimezone(UTC),
+        "Reason": override.reason,
+        "Actor": override.actor,
+        "Created": override.created.astimezone(UTC),
+    }
+    if override.target is not None:
+        entity["Target"] = str(override.target)
+    if override.replicas is not None:
+        entity["Replicas"] = override.replicas
+    return entity
+
+
+def from_entity(entity: Mapping[str, object]) -> Override:
+    target = parse_target(entity["Target"]) if entity.get("Target") else None
+    if target_key(target) != entity["RowKey"]:
+        raise OverrideError(f"RowKey {entity['RowKey']!r} does not match Target {entity.get('Target')!r}")
+    until, created = entity["Until"], entity["Created"]
+    if not isinstance(until, datetime) or not isinstance(created, datetime):
+        raise OverrideError("Until and Created must be DateTime columns")
+    replicas = entity.get("Replicas")
+    return Override(
+        project=dns1123_label(str(entity["PartitionKey"]), what="project"),
+        action=OverrideAction(entity["Action"]),
+        until=_utc(until), reason=str(entity.get("Reason") or ""), actor=str(entity.get("Actor") or ""),
+        created=_utc(created), target=target, replicas=None if replicas is None else int(replicas),
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
