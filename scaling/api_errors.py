@@ -183,7 +183,7 @@ class BodyLimit:
 
 
 class AccessLog:
-    """One JSON log line per request: time, level, method, path, status, latency, user agent.
+    """One log line per request with method, path, status, latency and user agent as fields.
 
     The query string is never logged: a Functions key may travel in `?code=`."""
 
@@ -207,13 +207,13 @@ class AccessLog:
             await self.app(scope, receive, capture)
         finally:
             headers = dict(scope.get("headers") or [])
-            line = {
-                "time": rfc3339(datetime.now(timezone.utc)),
-                "level": "ERROR" if status >= 500 else ("WARNING" if status >= 400 else "INFO"),
+            fields = {
                 "method": scope.get("method"),
                 "path": scope.get("path"),
                 "status": status,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1),
                 "user_agent": headers.get(b"user-agent", b"").decode("latin-1")[:200],
             }
-            log.info(json.dumps(line))
+            level = logging.ERROR if status >= 500 else (logging.WARNING if status >= 400 else logging.INFO)
+            # scaling/logs.py's JSON formatter turns `extra` into fields of the one line.
+            log.log(level, "%s %s %s", fields["method"], fields["path"], status, extra=fields)

@@ -22,7 +22,7 @@ from scaling.api_models import (
     rfc3339,
 )
 from scaling.api_service import service_of
-from scaling.api_views import override_until, override_view
+from scaling.api_views import check_until, override_until, override_view
 from scaling.overrides import Override, OverrideAction, OverrideError, parse_target
 from scaling.timeline import week_transitions
 
@@ -64,13 +64,15 @@ def set_override(
     project: ProjectParam, body: OverrideRequest, request: Request, who: Caller = Depends(caller)
 ) -> OverrideResponse:
     """Hold the whole project up or down until `until` (default: its next schedule change), applied at once."""
-    service = service_of(request)
     now = request.app.state.clock()
+    max_hours = request.app.state.settings.max_override_hours
+    check_until(body.until, now, max_hours)
+    service = service_of(request)
     loaded = service.project(project)
     override = Override(
         project=loaded.name,
         action=OverrideAction(body.action),
-        until=override_until(loaded, body.until, now, request.app.state.settings.max_override_hours),
+        until=override_until(loaded, body.until, now, max_hours),
         reason=body.reason,
         actor=who.actor,
         created=now,
@@ -98,13 +100,13 @@ def clear_override(
     ] = None,
 ) -> OverrideResponse:
     """End the project's override (or one workload's) now; the schedule takes over at once."""
-    service = service_of(request)
-    now = request.app.state.clock()
-    loaded = service.project(project)
     try:
         ref = parse_target(target) if target is not None else None
     except OverrideError as error:
         raise ApiError(400, "Invalid request", f"query parameter target: {error}") from None
+    service = service_of(request)
+    now = request.app.state.clock()
+    loaded = service.project(project)
     cleared, applied = service.clear_override(loaded, ref, now, who)
     what = f"{ref}" if ref else f"project {loaded.name}"
     return OverrideResponse(

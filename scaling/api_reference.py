@@ -25,7 +25,7 @@ from scaling.api_models import (
     StatusResponse,
 )
 from scaling.api_service import Applied, service_of
-from scaling.api_views import deployment_state, override_until
+from scaling.api_views import check_until, deployment_state, override_until
 from scaling.model import WorkloadKind, WorkloadRef
 from scaling.overrides import Override, OverrideAction
 
@@ -72,14 +72,16 @@ def _scaled(applied: Applied, *, target: int, status: str, current: int) -> Scal
 
 def _scale(request: Request, ref: WorkloadRef, who: Caller, action: OverrideAction, replicas: int | None,
            reason: str, until: datetime | None) -> Applied:
-    service = service_of(request)
     now = request.app.state.clock()
+    max_hours = request.app.state.settings.max_override_hours
+    check_until(until, now, max_hours)  # bad input is refused before anything is looked up
+    service = service_of(request)
     project = service.owner_of(ref)
     service.observed_workload(project, ref)  # 404 before anything is recorded
     override = Override(
         project=project.name,
         action=action,
-        until=override_until(project, until, now, request.app.state.settings.max_override_hours),
+        until=override_until(project, until, now, max_hours),
         reason=reason,
         actor=who.actor,
         created=now,

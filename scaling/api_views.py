@@ -21,20 +21,28 @@ from scaling.overrides import Override, OverrideAction
 UTC = timezone.utc
 
 
+def check_until(until: datetime | None, now: datetime, max_hours: int) -> datetime | None:
+    """A requested override end: in the future and at most `max_hours` ahead (400 otherwise)."""
+    if until is None:
+        return None
+    if until <= now:
+        raise ApiError(400, "Invalid request", f"until {until.isoformat()} is not in the future")
+    if until > now + timedelta(hours=max_hours):
+        raise ApiError(
+            400,
+            "Invalid request",
+            f"until {until.isoformat()} is more than {max_hours} hours ahead (SCALING_MAX_OVERRIDE_HOURS)",
+        )
+    return until.astimezone(UTC)
+
+
 def override_until(project: Project, until: datetime | None, now: datetime, max_hours: int) -> datetime:
-    """When a new override ends: `until` if given (future, within `max_hours`), else the project's next
-    schedule change, capped at `max_hours` (a schedule that never changes, or a long holiday)."""
+    """When a new override ends: `until` if given (checked), else the project's next schedule change,
+    capped at `max_hours` (a schedule that never changes, or a long holiday)."""
+    checked = check_until(until, now, max_hours)
+    if checked is not None:
+        return checked
     limit = now + timedelta(hours=max_hours)
-    if until is not None:
-        if until <= now:
-            raise ApiError(400, "Invalid request", f"until {until.isoformat()} is not in the future")
-        if until > limit:
-            raise ApiError(
-                400,
-                "Invalid request",
-                f"until {until.isoformat()} is more than {max_hours} hours ahead (SCALING_MAX_OVERRIDE_HOURS)",
-            )
-        return until.astimezone(UTC)
     change = project.schedule.next_change(now)
     return min(change, limit).astimezone(UTC) if change is not None else limit.astimezone(UTC)
 
