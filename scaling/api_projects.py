@@ -22,8 +22,8 @@ from scaling.api_models import (
     rfc3339,
 )
 from scaling.api_service import service_of
-from scaling.api_views import check_until, override_until, override_view
-from scaling.overrides import Override, OverrideAction, OverrideError, parse_target
+from scaling.api_views import check_until, override_view, to_override
+from scaling.overrides import OverrideError, parse_target
 from scaling.timeline import week_transitions
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])
@@ -69,13 +69,9 @@ def set_override(
     check_until(body.until, now, max_hours)
     service = service_of(request)
     loaded = service.project(project)
-    override = Override(
-        project=loaded.name,
-        action=OverrideAction(body.action),
-        until=override_until(loaded, body.until, now, max_hours),
-        reason=body.reason,
-        actor=who.actor,
-        created=now,
+    override = to_override(
+        loaded, body.action, reason=body.reason, actor=who.actor, now=now, until=body.until,
+        settings=request.app.state.settings,
     )
     applied = service.apply_override(loaded, override, now, who)
     return OverrideResponse(

@@ -25,9 +25,9 @@ from scaling.api_models import (
     StatusResponse,
 )
 from scaling.api_service import Applied, service_of
-from scaling.api_views import check_until, deployment_state, override_until
+from scaling.api_views import check_until, deployment_state, to_override
 from scaling.model import WorkloadKind, WorkloadRef
-from scaling.overrides import Override, OverrideAction
+from scaling.overrides import OverrideAction
 
 router = APIRouter(prefix="/api/v1/deployments/{namespace}/{name}", tags=["deployments (reference API)"])
 
@@ -78,15 +78,9 @@ def _scale(request: Request, ref: WorkloadRef, who: Caller, action: OverrideActi
     service = service_of(request)
     project = service.owner_of(ref)
     service.observed_workload(project, ref)  # 404 before anything is recorded
-    override = Override(
-        project=project.name,
-        action=action,
-        until=override_until(project, until, now, max_hours),
-        reason=reason,
-        actor=who.actor,
-        created=now,
-        target=ref,
-        replicas=replicas,
+    override = to_override(
+        project, action, reason=reason, actor=who.actor, now=now, until=until, target=ref, replicas=replicas,
+        settings=request.app.state.settings,
     )
     return service.apply_override(project, override, now, who)
 

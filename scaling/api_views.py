@@ -16,7 +16,8 @@ from scaling.api_models import (
 )
 from scaling.model import Project, WorkloadRef
 from scaling.observed import ObservedCluster, ObservedWorkload
-from scaling.overrides import Override, OverrideAction
+from scaling.overrides import Override, OverrideAction, OverrideError, new_override
+from scaling.settings import Settings
 
 UTC = timezone.utc
 
@@ -36,15 +37,18 @@ def check_until(until: datetime | None, now: datetime, max_hours: int) -> dateti
     return until.astimezone(UTC)
 
 
-def override_until(project: Project, until: datetime | None, now: datetime, max_hours: int) -> datetime:
-    """When a new override ends: `until` if given (checked), else the project's next schedule change,
-    capped at `max_hours` (a schedule that never changes, or a long holiday)."""
-    checked = check_until(until, now, max_hours)
-    if checked is not None:
-        return checked
-    limit = now + timedelta(hours=max_hours)
-    change = project.schedule.next_change(now)
-    return min(change, limit).astimezone(UTC) if change is not None else limit.astimezone(UTC)
+def to_override(project: Project, action: OverrideAction | str, *, reason: str, actor: str, now: datetime,
+                until: datetime | None, settings: Settings, target: WorkloadRef | None = None,
+                replicas: int | None = None) -> Override:
+    """A validated override (scaling.overrides.new_override): `until` defaults to the project's next
+    schedule change, capped at SCALING_MAX_OVERRIDE_HOURS. A rule it breaks is a 400."""
+    try:
+        return new_override(
+            project, action, reason=reason, actor=actor, now=now, max_hours=settings.max_override_hours,
+            until=until, target=target, replicas=replicas, max_replicas=settings.max_replicas,
+        )
+    except OverrideError as error:
+        raise ApiError(400, "Invalid request", str(error)) from None
 
 
 def active_for(overrides: Iterable[Override], project: str, target: WorkloadRef | None, now: datetime) -> Override | None:

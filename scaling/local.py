@@ -118,8 +118,9 @@ class Timer:
     due, and a past-due slot runs once (not once per missed slot)."""
 
     def __init__(self, schedule: Ncrontab, tick: Callable[[datetime], Any], *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), poll: float = 30) -> None:
         self.schedule = schedule
+        self.poll = poll  # longest sleep before the clock is read again (it may jump: laptop sleep)
         self.tick = tick
         self.clock = clock
         self.runs = 0
@@ -141,7 +142,7 @@ class Timer:
         due = self.schedule.next_after(self.clock())
         while not self._stop.is_set():
             wait = (due - self.clock()).total_seconds()
-            if wait > 0 and self._stop.wait(min(wait, 60)):
+            if wait > 0 and self._stop.wait(min(wait, self.poll)):
                 return
             if wait > 0:
                 continue  # woke early to re-read the clock (it may have jumped)
