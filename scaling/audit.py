@@ -21,7 +21,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 from azure.data.tables import TableServiceClient
 
@@ -29,6 +29,9 @@ from scaling.actions import Action, Notice, ObjectChange, Outcome, PoolChange, R
 from scaling.logs import redact
 from scaling.names import dns1123_label
 from scaling.plan_pools import describe
+
+if TYPE_CHECKING:
+    from scaling.overrides import Override
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -90,6 +93,18 @@ def row_for(outcome: Outcome, *, time: datetime, tick: str | None, sequence: int
         trigger=why.trigger.value, actor=why.actor, cluster=cluster, from_=before, to=after,
         reason=_clip(reason), error=_clip(redact(outcome.error)) if outcome.error else None,
         duration_ms=outcome.duration_ms, tick=tick, sequence=sequence,
+    )
+
+
+def override_row(override: "Override", *, cleared: bool, now: datetime, tick: str | None = None) -> AuditRow:
+    """The row that records an override being set or cleared by a person (trigger `manual`)."""
+    what = override.action.value if override.replicas is None else f"replicas={override.replicas}"
+    return AuditRow(
+        time=now.astimezone(UTC), project=override.project,
+        target=str(override.target) if override.target else "project",
+        action="override-clear" if cleared else "override-set", result=Result.OK, trigger="manual",
+        actor=override.actor, to=None if cleared else f"{what} until {override.until.astimezone(UTC):%Y-%m-%dT%H:%MZ}",
+        reason=_clip(override.reason), tick=tick,
     )
 
 
