@@ -248,3 +248,78 @@ def needs_emulator(env: Mapping[str, str]) -> bool:
 
 def echo(text: str, stream: TextIO | None = None) -> None:
     print(text, file=stream or sys.stdout, flush=True)
+
+
+def start_emulator(stack: ExitStack, config: Path, delay: float | None) -> dict[str, str]:
+    """The AKS emulator in-process on free ports; returns the settings that point the app at it."""
+    from emulator.server import Emulator
+
+    if not config.exists():
+        raise LocalError(f"emulator configuration {config} not found")
+    emulator = Emulator(config)
+    emulator.start()
+    stack.callback(emulator.stop)
+    if delay is not None:
+        emulator.set_delays(poolOperation=delay, runCommand=delay, ready=delay, lroRetryAfter=min(delay, 1.0))
+    return emulator.env()
+
+
+def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None = None) -> int:
+    """Run until Ctrl-C / SIGTERM; everything started here is stopped before returning."""
+    import signal
+
+    import uvicorn
+
+    from scaling.api import create_app
+    from scaling.api_backend import build_context, import_if_empty, run_tick
+    from scaling.logs import configure_logging
+    from scaling.ncrontab import parse as parse_ncrontab
+
+    settings = Settings.from_env(env)
+    configure_logging(settings)
+    schedule = parse_ncrontab(settings.timer_schedule)
+    started: list[str] = []
+    with ExitStack() as stack:
+        # SIGTERM ends the server like Ctrl-C, so the `finally` below stops Azurite and the emulator.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        stack.callback(signal.signal, signal.SIGTERM, previous)
+        storage = None
+        if needs_storage(settings):
+            storage = start_azurite(stack)
+            started.append("Azurite (in memory; its data goes when serve stops)")
+        merged = dict(env)
+        if needs_emulator(env):
+            merged.update(start_emulator(stack, options.clusters, options.emulator_delay))
+            started.append(f"AKS emulator ({options.clusters.relative_to(ROOT) if options.clusters.is_relative_to(ROOT) else options.clusters})")
+        key, generated = api_key_for(settings)
+        local = local_settings(Settings.from_env(merged), storage=storage, api_key=key)
+        context = build_context(local)
+        projects = import_if_empty(context, options.schedules)
+        if projects.imported:
+            started.append(f"imported {len(projects.names)} sample projects from {options.schedules.name}")
+        app = create_app(lambda: context, local)
+        sock = bind(options.host, options.port)
+        stack.callback(sock.close)
+        url = url_of(sock)
+
+        def tick(now: datetime) -> None:
+            run_tick(context, now)
+
+        timer = Timer(schedule, tick)
+        if options.tick_now:
+            timer.run_once(datetime.now(timezone.utc))
+        timer.start()
+        stack.callback(timer.stop)
+        echo(banner(url=url, key=key, generated=generated, started=started, projects=list(projects.names),
+                    timer=settings.timer_schedule, next_run=timer.next_run()), out)
+        server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass
+    echo("aks-hours stopped.", out)
+    return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
