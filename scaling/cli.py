@@ -34,7 +34,9 @@ USAGE = 2  # the command line is wrong (argparse's own code), or a setting is ma
 STORAGE = 3  # Table Storage is not configured, not reachable, or refused the request
 CONFLICT = 4  # a row changed in the table while it was being written; nothing of it was overwritten
 
-COMMAND_MODULES = ("scaling.cli_schedules", "scaling.cli_plan")
+COMMAND_MODULES = (
+    "scaling.cli_schedules", "scaling.cli_plan", "scaling.cli_overrides", "scaling.cli_audit", "scaling.cli_report",
+)
 
 
 class CliError(Exception):

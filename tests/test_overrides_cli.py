@@ -15,9 +15,7 @@ MONDAY_NOON = "2026-11-30T12:00:00+01:00"  # Monday, Berlin business hours (unti
 
 
 @pytest.fixture
-def run(settings, table_names, monkeypatch):
-    mine = ("scaling.cli_overrides", "scaling.cli_audit")
-    monkeypatch.setattr(cli, "COMMAND_MODULES", tuple(dict.fromkeys(cli.COMMAND_MODULES + mine)))
+def run(settings, table_names):
     service = table_service(settings)
     ensure_tables(service, table_names)
     ProjectStore(service, table_names).upsert([project()])
