@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from scaling.schedule import Schedule
@@ -280,6 +280,34 @@ def compute_savings(
         ))
     return SavingsReport(month=month, zone=zone, start=start, end=end, currency=prices.currency,
                          prices_as_of=prices.as_of, pools=tuple(pools), projects=tuple(projects), notes=tuple(notes))
+
+
+def read_audit(
+    query: Callable[..., tuple[Sequence[Any], str | None]],
+    *,
+    month: str,
+    zone: str = "UTC",
+    page: int = 1000,
+    progress: Callable[[int], None] | None = None,
+) -> list[Any]:
+    """Every audit row from `LOOKBACK` before `month` to its end, through `query(project=None, since=,
+    until=, limit=, continuation=)` (AuditStore.query or the API backend's audit), following pages.
+    `progress(rows so far)` is called after each page."""
+    start, end = month_range(month, zone)
+    rows: list[Any] = []
+    token: str | None = None
+    while True:
+        batch, token = query(project=None, since=start - LOOKBACK, until=end, limit=page, continuation=token)
+        rows.extend(batch)
+        if progress is not None:
+            progress(len(rows))
+        if not token:
+            return rows
+
+
+def vm_sizes_of(clusters: Iterable[Any]) -> dict[tuple[str, str], str]:
+    """(cluster resource id, pool) -> VM size, from observed clusters (`scaling.observed.ObservedCluster`)."""
+    return {(str(seen.cluster), pool.name): pool.vm_size for seen in clusters for pool in seen.pools}
 
 
 # -- intervals ----------------------------------------------------------------------------------------
