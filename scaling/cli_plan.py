@@ -83,7 +83,7 @@ def _plan(args: argparse.Namespace, ctx: Context) -> int:
             "errors": errors_json(errors),
         })
         return INVALID if errors else OK
-    ctx.out(f"Plan from {_utc(start)} to {_utc(end)} ({args.days} days), {len(weeks)} projects")
+    ctx.out(f"Plan from {_utc(start)} to {_utc(end)} ({_count(args.days, 'day')}), {_count(len(weeks), 'project')}")
     for week in weeks:
         ctx.out()
         ctx.out(describe(week.project))
@@ -99,7 +99,7 @@ def _plan(args: argparse.Namespace, ctx: Context) -> int:
         ctx.out()
         ctx.out(week_chart(rows, start=start, days=args.days, style=style))
     if errors:
-        ctx.err(f"{len({e.project for e in errors})} projects could not be planned:")
+        ctx.err(f"{_count(len({e.project for e in errors}), 'project')} could not be planned:")
         print_errors(ctx, errors)
         return INVALID
     return OK
@@ -136,6 +136,10 @@ def _week_json(week: ProjectWeek) -> dict[str, object]:
             for c in week.changes
         ],
     }
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _local(at: datetime) -> str:

@@ -125,6 +125,11 @@ def project_to_row(project: Project) -> dict[str, object]:
         "Enabled": project.enabled,
         "DryRun": project.dry_run,
     }
+    if not project.node_pools:  # pool columns mean nothing without pools; keep them only when not default
+        if project.node_pool_action is NodePoolAction.ZERO:
+            del row["NodePoolAction"]
+        if project.warmup_minutes == 0:
+            del row["WarmupMinutes"]
     return {column: value for column, value in row.items() if value != ""}
 
 
