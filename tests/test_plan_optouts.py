@@ -1,0 +1,153 @@
+"""Per-workload opt-outs: aks-hours/exclude, an own aks-hours/uptime, aks-hours/min-replicas."""
+
+from datetime import datetime
+
+import pytest
+from zoneinfo import ZoneInfo
+
+from scaling.actions import Direction, Notice, ObjectChange, Result, Trigger, Why
+from scaling.annotations import ORIGINAL_REPLICAS
+from scaling.observed import ObservedCluster, ObservedHpa
+from scaling.plan import Desire, plan_scalable
+from scaling.plan_optouts import autoscaled_workloads, effective_desire, plan_workload
+from tests.plan_builders import CLUSTER, deployment, project
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN)  # Monday, business hours
+MONDAY_NIGHT = datetime(2026, 11, 30, 22, 0, tzinfo=BERLIN)  # Monday, after hours
+CHRISTMAS_NOON = datetime(2026, 12, 25, 12, 0, tzinfo=BERLIN)  # Friday, a holiday in DE
+UP = Desire(True, Why("project-a", reason="business hours"))
+DOWN = Desire(False, Why("project-a", reason="outside business hours"))
+OVERRIDE_UP = Desire(True, Why("project-a", Trigger.OVERRIDE, "bob@example.com", "demo"))
+
+
+def plan_one(workload, desire, now, *, targeted=False, autoscaled=False, p=None):
+    return plan_workload(
+        CLUSTER, p or project(), workload, desire, targeted=targeted, now=now, planner=plan_scalable,
+        autoscaled=autoscaled,
+    )
+
+
+# -- exclude -------------------------------------------------------------------------------------------
+
+
+def test_an_excluded_workload_is_left_alone_without_a_word():
+    assert plan_one(deployment("project-a", "web", 3, excluded=True), DOWN, MONDAY_NIGHT) == (None, [])
+
+
+def test_an_excluded_workload_at_zero_in_business_hours_is_not_reported():
+    assert plan_one(deployment("project-a", "web", 0, excluded=True), UP, MONDAY_NOON) == (None, [])
+
+
+def test_a_workload_excluded_while_scaled_down_gets_its_size_back_even_at_night():
+    desire, [change] = plan_one(deployment("project-a", "web", 0, original=3, excluded=True, rv="8"), DOWN, MONDAY_NIGHT)
+    assert desire.up and "aks-hours/exclude" in desire.why.reason
+    assert change.patch == {
+        "metadata": {"resourceVersion": "8", "annotations": {ORIGINAL_REPLICAS: None}},
+        "spec": {"replicas": 3},
+    }
+
+
+def test_a_misspelt_exclude_is_reported_and_the_workload_left_alone():
+    web = deployment("project-a", "web", 3, excluded=True,
+                     annotation_errors=('aks-hours/exclude: "yes" is neither "true" nor "false"; treated as excluded',))
+    desire, [notice] = plan_one(web, DOWN, MONDAY_NIGHT)
+    assert desire is None and isinstance(notice, Notice) and notice.result is Result.FAILED
+    assert "treated as excluded" in notice.message
+
+
+# -- own uptime -----------------------------------------------------------------------------------------
+
+
+def test_an_own_uptime_keeps_a_workload_up_after_the_projects_hours():
+    web = deployment("project-a", "web", 2, own_uptime="Mon-Fri 07:00-23:00")
+    desire = effective_desire(project(), web, DOWN, targeted=False, now=MONDAY_NIGHT)
+    assert desire.up and "aks-hours/uptime" in desire.why.reason
+
+
+def test_an_own_uptime_takes_a_workload_down_inside_the_projects_hours():
+    web = deployment("project-a", "web", 2, own_uptime="Mon-Fri 06:00-10:00")
+    desire, [change] = plan_one(web, UP, MONDAY_NOON)
+    assert not desire.up and change.direction is Direction.DOWN and change.patch["spec"] == {"replicas": 0}
+
+
+def test_an_own_uptime_without_a_zone_is_read_in_the_projects_time_zone():
+    web = deployment("project-a", "web", 2, own_uptime="Mon-Fri 21:30-22:30")  # 22:00 Berlin = 21:00 UTC
+    assert effective_desire(project(), web, DOWN, targeted=False, now=MONDAY_NIGHT).up
+
+
+def test_the_projects_holidays_close_an_own_uptime_too():
+    web = deployment("project-a", "web", 2, own_uptime="Mon-Sun 00:00-24:00")
+    p = project(holidays="DE-BY")
+    assert not effective_desire(p, web, UP, targeted=False, now=CHRISTMAS_NOON).up
+
+
+@pytest.mark.parametrize("targeted", [True, False], ids=["targeted", "project-wide"])
+def test_an_override_wins_over_an_own_uptime(targeted):
+    web = deployment("project-a", "web", 2, own_uptime="Mon-Fri 06:00-10:00")
+    assert effective_desire(project(), web, OVERRIDE_UP, targeted=targeted, now=MONDAY_NOON) == OVERRIDE_UP
+
+
+def test_an_own_uptime_that_cannot_be_read_is_reported_and_left_alone():
+    web = deployment("project-a", "web", 2, own_uptime="Mon-Fri 09:00-18:00 Mars/Olympus")
+    desire, [notice] = plan_one(web, DOWN, MONDAY_NIGHT)
+    assert desire is None and notice.result is Result.FAILED and notice.cluster == CLUSTER
+    assert "aks-hours/uptime" in notice.message and "left alone" in notice.message
+
+
+# -- min-replicas ---------------------------------------------------------------------------------------
+
+
+def test_min_replicas_keeps_that_many_at_night_and_remembers_the_size():
+    desire, [change] = plan_one(deployment("project-a", "web", 4, min_replicas=1, rv="3"), DOWN, MONDAY_NIGHT)
+    assert desire.replicas == 1 and "aks-hours/min-replicas keeps 1" in desire.why.reason
+    assert change.patch == {
+        "metadata": {"resourceVersion": "3", "annotations": {ORIGINAL_REPLICAS: "4"}},
+        "spec": {"replicas": 1},
+    }
+    assert change.direction is Direction.DOWN
+
+
+def test_min_replicas_never_scales_a_workload_up_for_the_night():
+    assert plan_one(deployment("project-a", "web", 2, min_replicas=5), DOWN, MONDAY_NIGHT)[1] == []
+
+
+def test_min_replicas_counts_from_the_remembered_size():
+    web = deployment("project-a", "web", 0, original=4, min_replicas=2)
+    assert effective_desire(project(), web, DOWN, targeted=False, now=MONDAY_NIGHT).replicas == 2
+
+
+def test_the_morning_after_min_replicas_restores_the_remembered_size():
+    _, [change] = plan_one(deployment("project-a", "web", 1, original=4, min_replicas=1), UP, MONDAY_NOON)
+    assert change.patch["spec"] == {"replicas": 4} and change.direction is Direction.UP
+
+
+def test_a_targeted_down_override_means_zero_despite_min_replicas():
+    down = Desire(False, Why("project-a", Trigger.OVERRIDE, "bob@example.com", "maintenance"))
+    desire = effective_desire(project(), deployment("project-a", "web", 4, min_replicas=1), down, targeted=True,
+                              now=MONDAY_NOON)
+    assert desire == down
+
+
+def test_min_replicas_applies_under_an_own_uptime_too():
+    web = deployment("project-a", "web", 3, own_uptime="Mon-Fri 06:00-10:00", min_replicas=1)
+    assert effective_desire(project(), web, UP, targeted=False, now=MONDAY_NOON).replicas == 1
+
+
+# -- autoscaled workloads -------------------------------------------------------------------------------
+
+
+def test_an_autoscaled_workload_at_zero_in_business_hours_is_its_autoscalers_business():
+    desire, actions = plan_one(deployment("project-a", "consumer", 0), UP, MONDAY_NOON, autoscaled=True)
+    assert desire == UP and actions == []
+
+
+def test_an_autoscaled_workload_is_still_restored_in_the_morning():
+    _, [change] = plan_one(deployment("project-a", "web", 0, original=3), UP, MONDAY_NOON, autoscaled=True)
+    assert isinstance(change, ObjectChange) and change.patch["spec"] == {"replicas": 3}
+
+
+def test_workloads_targeted_by_an_hpa_count_as_autoscaled():
+    web = deployment("project-a", "web", 2)
+    seen = ObservedCluster(CLUSTER, workloads=(web,), hpas=(ObservedHpa("project-a", "web", web.ref, 1, 5, "1"),))
+    assert autoscaled_workloads(seen) == {web.ref}
