@@ -5,11 +5,16 @@ reported but not changed), sorted by `sort_key`: per cluster, by `Phase`, then b
 independent; within one cluster the executor runs the phases in order and may run one phase's writes in
 parallel:
 
-    REPORT          notices, nothing to write
-    WORKLOADS_DOWN  going down, workloads first (frees capacity, and no pod is killed by a vanishing node)
-    POOLS_UP        going up, node pools first (the ARM operation is started, not awaited)...
-    WORKLOADS_UP    ...then the workloads that run on them
-    POOLS_DOWN      going down, node pools last
+    REPORT            notices, nothing to write
+    WORKLOADS_DOWN    going down, workloads first (frees capacity, and no pod is killed by a vanishing node)
+    AUTOSCALERS_DOWN  then HPAs pinned, ScaledObjects paused, CronJobs suspended (scaling/plan_autoscalers.py:
+                      after the target's size is remembered on it, so no controller can race that patch)
+    POOLS_UP          going up, node pools first (the ARM operation is started, not awaited)...
+    WORKLOADS_UP      ...then the workloads that run on them
+    AUTOSCALERS_UP    ...then their HPAs, ScaledObjects and CronJobs get back what they had
+    POOLS_DOWN        going down, node pools last
+
+Per-workload opt-outs (exclude, own uptime, min-replicas) are applied by scaling/plan_optouts.py.
 
 Desired state per project = its active override, else its schedule. Node pools are up while the
 project is up *or* business hours start within `WarmupMinutes` (slow GPU nodes); a pool is also held up
@@ -35,6 +40,9 @@ from scaling.model import Project, WorkloadKind, WorkloadRef
 from scaling.names import ClusterId
 from scaling.observed import ObservedCluster, ObservedWorkload
 from scaling.overrides import Override, OverrideAction
+from scaling.plan_autoscalers import RESOURCES as AUTOSCALER_RESOURCES
+from scaling.plan_autoscalers import TargetPlan, plan_autoscalers, plan_cronjobs, shared_namespaces, target_plan
+from scaling.plan_optouts import autoscaled_workloads, plan_workload
 from scaling.plan_pools import plan_pool
 
 UTC = timezone.utc
@@ -46,9 +54,11 @@ RESOURCE = {WorkloadKind.DEPLOYMENT: "deployments.apps", WorkloadKind.STATEFULSE
 class Phase(IntEnum):
     REPORT = 0
     WORKLOADS_DOWN = 1
-    POOLS_UP = 2
-    WORKLOADS_UP = 3
-    POOLS_DOWN = 4
+    AUTOSCALERS_DOWN = 2
+    POOLS_UP = 3
+    WORKLOADS_UP = 4
+    AUTOSCALERS_UP = 5
+    POOLS_DOWN = 6
 
 
 def phase_of(action: Action) -> Phase:
@@ -57,6 +67,8 @@ def phase_of(action: Action) -> Phase:
     up = action.direction is Direction.UP
     if isinstance(action, PoolChange):
         return Phase.POOLS_UP if up else Phase.POOLS_DOWN
+    if action.resource in AUTOSCALER_RESOURCES:
+        return Phase.AUTOSCALERS_UP if up else Phase.AUTOSCALERS_DOWN
     return Phase.WORKLOADS_UP if up else Phase.WORKLOADS_DOWN
 
 
@@ -180,6 +192,8 @@ def _plan_cluster(
             owned[owners[0].name].append(workload)
 
     pools_held_up: dict[str, dict[str, Why]] = defaultdict(dict)
+    autoscaled, shared = autoscaled_workloads(seen), shared_namespaces(members)
+    targets: dict[WorkloadRef, TargetPlan] = {}
     for project in members:
         refs = {w.ref for w in owned[project.name]}
         actions += _missing_workloads(cluster, project, seen)
@@ -191,13 +205,22 @@ def _plan_cluster(
                 ))
         for workload in owned[project.name]:
             override = active.get((project.name, workload.ref))
-            desire = workload_desire(desires[project.name], override)
-            if override is not None and desire.up and workload.node_pool:
+            desire, found = plan_workload(
+                cluster, project, workload, workload_desire(desires[project.name], override),
+                targeted=override is not None, now=now, planner=WORKLOAD_PLANNERS[workload.ref.kind],
+                autoscaled=workload.ref in autoscaled,
+            )
+            actions += found
+            if desire is None:
+                continue  # left alone, and its autoscalers with it
+            targets[workload.ref] = target_plan(up=desire.up, replicas=desire.replicas, why=desire.why)
+            # Kept running while the project is down (override, own uptime, min-replicas): its pool stays up.
+            if (desire.up or desire.replicas) and workload.node_pool and not workload.excluded:
                 pools_held_up[project.name].setdefault(workload.node_pool, desire.why)
-            action = WORKLOAD_PLANNERS[workload.ref.kind](cluster, workload, desire)
-            if action is not None:
-                actions.append(action)
+        project_wide = desires[project.name]
+        actions += plan_cronjobs(project, up=project_wide.up, seen=seen, why=project_wide.why, shared=shared)
 
+    actions += plan_autoscalers(cluster, seen, targets)
     actions += _plan_pools(seen, members, active, pools_held_up, now)
     return actions
 
