@@ -57,14 +57,13 @@ def own_schedule(project: Project, spec: str) -> Schedule:
 
 def effective_desire(
     project: Project, workload: ObservedWorkload, desire: D, *, targeted: bool, now: datetime
-) -> D | Notice | None:
+) -> D | Notice:
     """`desire` (project-wide override or schedule, or a targeted override when `targeted`) with the
-    workload's opt-outs applied; None when the workload is excluded and holds nothing of the app's;
+    workload's opt-outs applied (up for an excluded workload, so what the app held of it is given back);
     a Notice when its own uptime cannot be read (the workload is then left alone)."""
     if workload.excluded:
-        if workload.original_replicas is None:
-            return None
-        reason = f"{EXCLUDE}: giving back the size it had before it was excluded, then leaving it alone"
+        # Up: whatever the app still holds of it (its size, its autoscalers) is given back.
+        reason = f"{EXCLUDE}: left alone; anything the app held of it is given back"
         return replace(desire, up=True, replicas=None, why=Why(project.name, reason=reason))
     overridden = targeted or desire.why.trigger is Trigger.OVERRIDE
     if workload.own_uptime and not overridden:
@@ -99,7 +98,8 @@ def plan_workload(
     autoscaled: bool = False,
 ) -> tuple[D | None, list[Action]]:
     """The opt-outs around one workload planner (scaling.plan.plan_scalable): the effective desire (None:
-    hands off, for the workload and its autoscalers) and the workload's actions.
+    hands off, for the workload and its autoscalers) and the workload's actions. An excluded workload is
+    planned only to give back a size the app remembered on it; its effective desire is up.
 
     `autoscaled`: an HPA or ScaledObject owns the workload's count in business hours, so finding it at 0
     then (an idle KEDA consumer) is normal and not reported."""
@@ -109,11 +109,11 @@ def plan_workload(
         action = planner(cluster, replace(workload, excluded=False), desire)
         return None, [action] if action is not None else []
     effective = effective_desire(project, workload, desire, targeted=targeted, now=now)
-    if effective is None:
-        return None, []
     if isinstance(effective, Notice):
         return None, [replace(effective, cluster=cluster)]
     if workload.excluded:
+        if workload.original_replicas is None:
+            return effective, []
         workload = replace(workload, excluded=False)  # only here to give its remembered size back
     if autoscaled and effective.up and effective.replicas is None and workload.original_replicas is None:
         return effective, []

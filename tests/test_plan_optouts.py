@@ -32,11 +32,13 @@ def plan_one(workload, desire, now, *, targeted=False, autoscaled=False, p=None)
 
 
 def test_an_excluded_workload_is_left_alone_without_a_word():
-    assert plan_one(deployment("project-a", "web", 3, excluded=True), DOWN, MONDAY_NIGHT) == (None, [])
+    desire, actions = plan_one(deployment("project-a", "web", 3, excluded=True), DOWN, MONDAY_NIGHT)
+    assert actions == []
+    assert desire.up, "up, so that autoscalers the app still holds are given back"
 
 
 def test_an_excluded_workload_at_zero_in_business_hours_is_not_reported():
-    assert plan_one(deployment("project-a", "web", 0, excluded=True), UP, MONDAY_NOON) == (None, [])
+    assert plan_one(deployment("project-a", "web", 0, excluded=True), UP, MONDAY_NOON)[1] == []
 
 
 def test_a_workload_excluded_while_scaled_down_gets_its_size_back_even_at_night():
