@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from emulator import kinds
+from emulator import kinds, tables
 from emulator.faults import Fault
 from emulator.http import Request, Response, Router
 from emulator.kinds import Kind
@@ -77,14 +77,13 @@ def build_router(state: State, cluster_name: str) -> Router:
             try:
                 with state.lock:
                     state.settle()
-                    current = state.cluster(cluster_name)  # reset() replaces clusters
-                    return handler_for(current, handler, request)
+                    response = handler(state.cluster(cluster_name), request)  # reset() replaces clusters
+                    if tables.wants_table(request.headers.get("Accept")) and response.status == 200:
+                        response = _as_table(response, state)
+                    return response
             except KubeError as error:
                 return Response(error.code, error.status())
         return run
-
-    def handler_for(current: Cluster, handler: Callable, request: Request) -> Response:
-        return handler(current, request)
 
     def ok(body: dict, status: int = 200) -> Response:
         return Response(status, body)
@@ -146,6 +145,18 @@ def _add_kind(router: Router, kind: Kind, guarded: Callable) -> None:
             kind, r.params["namespace"], r.params["name"], _json(r)))))
         router.add("PATCH", scale, guarded(lambda c, r: Response(200, c.store.patch_scale(
             kind, r.params["namespace"], r.params["name"], content(r), r.body))))
+
+
+def _as_table(response: Response, state: State) -> Response:
+    """The same answer as a Table, for kubectl's default output (objects and lists of a served kind only)."""
+    body = response.body
+    kind_name = str(body.get("kind", "")).removesuffix("List") if isinstance(body, dict) else ""
+    kind = next((k for k in kinds.ALL if k.kind == kind_name), None)
+    if kind is None:
+        return response
+    objects = body["items"] if "items" in body else [body]
+    version = body["metadata"].get("resourceVersion", "")
+    return Response(200, tables.table(kind, objects, version, state.clock.wall()))
 
 
 def _json(request: Request) -> object:
