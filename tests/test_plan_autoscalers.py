@@ -1,10 +1,12 @@
 """Planning for HPAs, KEDA ScaledObjects and CronJobs: held while their workload is held, released exactly."""
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
+from zoneinfo import ZoneInfo
 
-from scaling.actions import Direction, Notice, ObjectChange, Result, Trigger, Why
+from scaling.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
 from scaling.annotations import (
     KEDA_PAUSED_REPLICAS,
     ORIGINAL_HPA_MAX,
@@ -14,7 +16,10 @@ from scaling.annotations import (
 )
 from scaling.model import WorkloadKind, WorkloadRef
 from scaling.observed import ObservedCluster, ObservedCronJob, ObservedHpa, ObservedScaledObject
+from scaling.overrides import OverrideAction
+from scaling.plan import Phase, phase_of, plan
 from scaling.plan_autoscalers import (
+    RESOURCES,
     TargetPlan,
     plan_autoscalers,
     plan_cronjob,
@@ -24,7 +29,7 @@ from scaling.plan_autoscalers import (
     shared_namespaces,
     target_plan,
 )
-from tests.plan_builders import CLUSTER, project
+from tests.plan_builders import CLUSTER, apply, changes, deployment, override, pool, project
 
 WHY = Why("project-a", reason="outside business hours")
 WEB = WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "web")
@@ -279,3 +284,149 @@ def test_a_cronjob_change_says_who_asked():
     why = Why("project-a", Trigger.OVERRIDE, "bob@example.com", "cost review")
     [change] = plan_cronjob(CLUSTER, cronjob(), up=False, why=why)
     assert change.why == why
+
+
+# -- through plan(): order, opt-outs, and a whole night ------------------------------------------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN)  # Monday, business hours
+MONDAY_NIGHT = datetime(2026, 11, 30, 22, 0, tzinfo=BERLIN)  # Monday, after hours
+
+
+def night_cluster(*workloads, hpas=(), scaled_objects=(), cronjobs=(), pools=()):
+    return {CLUSTER: ObservedCluster(
+        CLUSTER, workloads=tuple(workloads), pools=tuple(pools), hpas=tuple(hpas),
+        scaled_objects=tuple(scaled_objects), cronjobs=tuple(cronjobs), keda_installed=True,
+    )}
+
+
+def apply_everything(state, actions):
+    """`apply` from plan_builders, plus the merge patches to HPAs, ScaledObjects and CronJobs."""
+    state = apply(state, [a for a in actions if not (isinstance(a, ObjectChange) and a.resource in RESOURCES)])
+    seen = state[CLUSTER]
+    for change in changes(actions):
+        if not isinstance(change, ObjectChange) or change.resource not in RESOURCES:
+            continue
+        meta, spec = change.patch["metadata"], change.patch.get("spec", {})
+        notes = meta.get("annotations", {})
+
+        def bump(obj):
+            assert meta["resourceVersion"] == obj.resource_version, "patch must carry the resourceVersion"
+            return str(int(obj.resource_version) + 1)
+
+        def note(key, current, convert):
+            return current if key not in notes else (None if notes[key] is None else convert(notes[key]))
+
+        if change.resource == "horizontalpodautoscalers.autoscaling":
+            seen = replace(seen, hpas=tuple(
+                replace(h, min_replicas=spec["minReplicas"], max_replicas=spec["maxReplicas"], resource_version=bump(h),
+                        original_min=note(ORIGINAL_HPA_MIN, h.original_min, int),
+                        original_max=note(ORIGINAL_HPA_MAX, h.original_max, int))
+                if h.name == change.name else h for h in seen.hpas))
+        elif change.resource == "scaledobjects.keda.sh":
+            seen = replace(seen, scaled_objects=tuple(
+                replace(s, paused_replicas=note(KEDA_PAUSED_REPLICAS, s.paused_replicas, str),
+                        paused_by_app=bool(note(PAUSED_BY_APP, s.paused_by_app, lambda v: v == "true")),
+                        resource_version=bump(s))
+                if s.name == change.name else s for s in seen.scaled_objects))
+        else:
+            seen = replace(seen, cronjobs=tuple(
+                replace(c, suspend=spec["suspend"], resource_version=bump(c),
+                        original_suspend=note(ORIGINAL_SUSPEND, c.original_suspend, lambda v: v == "true"))
+                if c.name == change.name else c for c in seen.cronjobs))
+    return {**state, CLUSTER: seen}
+
+
+def as_found(state):
+    """The cluster without resource versions (each write moves them on): what a person would compare."""
+    seen = state[CLUSTER]
+
+    def clean(items):
+        return tuple(replace(i, resource_version="-") for i in items)
+
+    return replace(seen, workloads=clean(seen.workloads), hpas=clean(seen.hpas),
+                   scaled_objects=clean(seen.scaled_objects), cronjobs=clean(seen.cronjobs))
+
+
+def test_going_down_holds_autoscalers_after_the_workloads_and_before_the_pools():
+    seen = night_cluster(
+        deployment("project-a", "web", 3), deployment("project-a", "consumer", 2),
+        hpas=[hpa()], scaled_objects=[scaled()], cronjobs=[cronjob()], pools=[pool("pa", 2)],
+    )
+    actions = plan([project(node_pools=("pa",))], [], seen, MONDAY_NIGHT)
+    assert [(phase_of(a), a.target) for a in actions] == [
+        (Phase.WORKLOADS_DOWN, "deployment/project-a/consumer"),
+        (Phase.WORKLOADS_DOWN, "deployment/project-a/web"),
+        (Phase.AUTOSCALERS_DOWN, "cronjob/project-a/nightly"),
+        (Phase.AUTOSCALERS_DOWN, "horizontalpodautoscaler/project-a/web"),
+        (Phase.AUTOSCALERS_DOWN, "scaledobject/project-a/consumer"),
+        (Phase.POOLS_DOWN, "nodepool/pa"),
+    ]
+
+
+def test_going_up_restores_workloads_before_their_autoscalers_and_after_the_pools():
+    p = project(node_pools=("pa",))
+    day = night_cluster(
+        deployment("project-a", "web", 3), deployment("project-a", "consumer", 2),
+        hpas=[hpa()], scaled_objects=[scaled()], cronjobs=[cronjob()], pools=[pool("pa", 2)],
+    )
+    night = apply_everything(day, plan([p], [], day, MONDAY_NIGHT))
+    actions = plan([p], [], night, MONDAY_NOON + timedelta(days=1))
+    assert [phase_of(a) for a in actions] == [
+        Phase.POOLS_UP, Phase.WORKLOADS_UP, Phase.WORKLOADS_UP,
+        Phase.AUTOSCALERS_UP, Phase.AUTOSCALERS_UP, Phase.AUTOSCALERS_UP,
+    ]
+    assert as_found(apply_everything(night, actions)) == as_found(day)  # exactly as it was, bookkeeping gone
+
+
+def test_an_excluded_workloads_hpa_is_left_alone():
+    seen = night_cluster(deployment("project-a", "web", 3, excluded=True), hpas=[hpa()])
+    assert plan([project()], [], seen, MONDAY_NIGHT) == []
+
+
+def test_a_workload_kept_at_one_overnight_pins_its_hpa_at_one_and_keeps_its_pool_up():
+    seen = night_cluster(deployment("project-a", "web", 3, min_replicas=1, node_pool="pa"), hpas=[hpa()],
+                         pools=[pool("pa", 2)])
+    actions = plan([project(node_pools=("pa",))], [], seen, MONDAY_NIGHT)
+    assert [a.target for a in changes(actions)] == ["deployment/project-a/web", "horizontalpodautoscaler/project-a/web"]
+    assert not any(isinstance(a, PoolChange) for a in actions)
+
+
+def test_a_replicas_override_pins_the_hpa_at_that_count_until_it_expires():
+    until = MONDAY_NOON + timedelta(hours=2)
+    o = override(action=OverrideAction.REPLICAS, target=WEB, replicas=5, until=until)
+    day = night_cluster(deployment("project-a", "web", 3), hpas=[hpa()])
+    during = apply_everything(day, plan([project()], [o], day, MONDAY_NOON))
+    assert during[CLUSTER].hpas[0].min_replicas == during[CLUSTER].hpas[0].max_replicas == 5
+    after = apply_everything(during, plan([project()], [o], during, until))
+    assert as_found(after) == as_found(day)
+
+
+def test_a_workload_claimed_by_two_projects_keeps_its_autoscalers_untouched():
+    a = project("project-a", namespaces=("project-a",))
+    b = project("project-b", namespaces=("project-a",))
+    seen = night_cluster(deployment("project-a", "web", 3), hpas=[hpa()])
+    assert not changes(plan([a, b], [], seen, MONDAY_NIGHT))
+
+
+def test_a_simulated_night_holds_everything_down_and_restores_it_exactly():
+    p = project(node_pools=("pa",))
+    day = night_cluster(
+        deployment("project-a", "web", 3), deployment("project-a", "consumer", 2),
+        deployment("project-a", "keep", 2, excluded=True),
+        hpas=[hpa()], scaled_objects=[scaled()], cronjobs=[cronjob()], pools=[pool("pa", 2)],
+    )
+    state, writes = day, []
+    at = datetime(2026, 11, 30, 17, 0, tzinfo=BERLIN)  # Monday 17:00 to Tuesday 10:00, every 5 minutes
+    while at <= datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN):
+        actions = plan([p], [], state, at)
+        writes += [(at.strftime("%H:%M"), a.target) for a in changes(actions)]
+        state = apply_everything(state, actions)
+        if datetime(2026, 11, 30, 18, 0, tzinfo=BERLIN) <= at < datetime(2026, 12, 1, 9, 0, tzinfo=BERLIN):
+            seen = state[CLUSTER]
+            assert [w.replicas for w in seen.workloads] == [0, 0, 2]  # web, consumer, keep (excluded)
+            assert seen.hpas[0].max_replicas == 1 and seen.scaled_objects[0].paused_replicas == "0"
+            assert seen.cronjobs[0].suspend and seen.pools[0].size.count == 0
+        at += timedelta(minutes=5)
+    assert {t for t, _ in writes} == {"18:00", "09:00"}, "one write each way, nothing in between"
+    assert as_found(state) == as_found(day)
