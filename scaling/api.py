@@ -74,7 +74,7 @@ def create_app(
     auth: AuthConfig | None = None,
 ) -> FastAPI:
     """The API. `behind_functions_host`: the Functions host has already checked the function key."""
-    from scaling import api_projects, api_reference
+    from scaling import api_projects, api_reference, status_page
 
     app = FastAPI(
         title="aks-hours",
@@ -121,4 +121,5 @@ def create_app(
     protected = [Depends(caller)]
     app.include_router(api_reference.router, dependencies=protected)
     app.include_router(api_projects.router, dependencies=protected)
+    app.include_router(status_page.router)  # GET / (the status page checks the same auth itself), /api/v1/report
     return app
