@@ -1,0 +1,380 @@
+"""One timer tick end to end: load, observe, plan, act, audit (DESIGN.md "Data flow").
+
+    tick(now, context=...)                       every cluster, `cluster_concurrency` at a time
+      load projects + overrides                  one query each
+      per cluster (reconcile one cluster):
+        observe workloads and node pools         side by side: one list per kind, one agent pool list
+        plan                                     scaling/plan.py, pure
+        act, phase by phase                      writes of one phase in parallel (`concurrency`)
+        audit                                    one batch per partition at the end of the cluster
+
+Threads, not asyncio: the kubernetes, azure-mgmt and azure-data-tables SDKs are synchronous, and their
+calls block on the network, so threads give the same overlap without wrapping every call.
+
+Dry-run (`Settings.dry_run`, `tick(dry_run=True)`, or a project's `DryRun`) plans as usual and records
+each change as a `dry-run` row without any write call. A cluster whose observation fails gets one
+`failed` row per project and changes nothing; the other clusters carry on. Originals live on the
+objects (written in the same request as the scale-down), so a crash before the audit loses no size.
+
+Notices that persist (a workload at 0 without memory, a shared pool, ...) are logged every tick but
+audited when first seen and then every `NOTICE_REPEAT` per process, so the trail is not one row per
+notice per five minutes.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import logging
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Mapping, Protocol, Sequence
+
+from scaling.actions import Action, Change, Notice, ObjectChange, Outcome, PoolChange, Result, Why
+from scaling.audit import AuditRow, AuditStore, row_for
+from scaling.logs import log_context, new_tick_id, record_tick
+from scaling.model import Access, Project
+from scaling.names import ClusterId
+from scaling.observed import ObservedCluster, ObservedPool
+from scaling.overrides import Override, OverrideStore
+from scaling.plan import phase_of, plan
+from scaling.plan_pools import describe
+from scaling.settings import Settings
+from scaling.tables import TableNames
+
+UTC = timezone.utc
+NOTICE_REPEAT = timedelta(hours=6)
+log = logging.getLogger("scaling.reconcile")
+
+
+class WorkloadBackend(Protocol):
+    def observe(self, cluster: ClusterId, namespaces: Sequence[str]) -> ObservedCluster: ...
+
+    def apply(self, cluster: ClusterId, changes: Sequence[ObjectChange], *, concurrency: int = 8) -> list[Outcome]: ...
+
+
+class PoolBackend(Protocol):
+    def observe(self, cluster: ClusterId) -> tuple[ObservedPool, ...]: ...
+
+    def apply(self, change: PoolChange) -> Outcome: ...
+
+
+class ProjectSource(Protocol):
+    def load(self): ...  # -> scaling.rows.LoadedProjects (projects, errors)
+
+
+class NoticeMemo:
+    """Which notices this process audited recently (thread-safe)."""
+
+    def __init__(self, repeat: timedelta = NOTICE_REPEAT) -> None:
+        self._repeat, self._lock, self._seen = repeat, threading.Lock(), {}
+
+    def due(self, notice: Notice, now: datetime) -> bool:
+        if notice.result is Result.BUSY:
+            return True  # transient and useful: every occurrence is recorded
+        key = (notice.why.project, notice.cluster, notice.target, notice.message, notice.result)
+        with self._lock:
+            last = self._seen.get(key)
+            if last is not None and timedelta(0) <= now - last < self._repeat:
+                return False
+            self._seen[key] = now
+            return True
+
+
+@dataclass
+class Context:
+    """What a tick needs: the stores, the backends per access path, and the settings. Built once per
+    process (clients inside are cached), handed to every tick."""
+
+    settings: Settings
+    projects: ProjectSource
+    overrides: OverrideStore
+    audit: AuditStore
+    workloads: Mapping[Access, WorkloadBackend]
+    pools: PoolBackend
+    notices: NoticeMemo = field(default_factory=NoticeMemo)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, table_names: TableNames | None = None, clients=None,
+        run_command_poll: float = 5.0,
+    ) -> "Context":
+        """Table Storage from the settings (tables created when missing), ARM / Kubernetes clients
+        built lazily per cluster by `scaling.clients.Clients`. `run_command_poll`: seconds between
+        run-command result polls (real run-commands take tens of seconds; the emulator far less)."""
+        from scaling.clients import Clients
+        from scaling.kube import KubeApiBackend
+        from scaling.nodepools import NodePoolBackend
+        from scaling.runcommand import RunCommandBackend
+        from scaling.store import ProjectStore
+        from scaling.tables import ensure_tables, table_service
+
+        names = table_names or TableNames()
+        service = table_service(settings)
+        ensure_tables(service, names)
+        clients = clients or Clients(settings)
+        return cls(
+            settings=settings,
+            projects=ProjectStore(service, names),
+            overrides=OverrideStore(service, names.overrides),
+            audit=AuditStore(service, names.audit),
+            workloads={Access.API: KubeApiBackend(clients), Access.RUN_COMMAND: RunCommandBackend(clients, poll_interval=run_command_poll)},
+            pools=NodePoolBackend(clients),
+        )
+
+
+@dataclass(frozen=True)
+class ClusterReport:
+    cluster: ClusterId
+    projects: tuple[str, ...]
+    outcomes: tuple[Outcome, ...] = ()
+    error: str | None = None  # observation failed, or the cluster's run crashed
+    audit_error: str | None = None  # rows could not be written (the changes stand; originals are on objects)
+    rows: int = 0
+    duration_ms: int = 0
+
+
+@dataclass(frozen=True)
+class TickReport:
+    """What one tick did. `outcomes` holds every action (changes and notices) with its result."""
+
+    tick_id: str
+    now: datetime
+    clusters: tuple[ClusterReport, ...]
+    project_errors: tuple[str, ...] = ()
+    override_errors: tuple[str, ...] = ()
+    duration_ms: int = 0
+
+    @property
+    def outcomes(self) -> tuple[Outcome, ...]:
+        return tuple(o for c in self.clusters for o in c.outcomes)
+
+    @property
+    def changes(self) -> tuple[Outcome, ...]:
+        return tuple(o for o in self.outcomes if not isinstance(o.action, Notice))
+
+    @property
+    def actions(self) -> int:
+        """Changes acted on (written, or recorded as dry-run)."""
+        return len(self.changes)
+
+    @property
+    def failures(self) -> int:
+        return sum(1 for o in self.outcomes if o.result is Result.FAILED)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    projects: tuple[Project, ...]
+    overrides: tuple[Override, ...]
+    project_errors: tuple[str, ...]
+    override_errors: tuple[str, ...]
+
+
+def _load(context: Context, now: datetime) -> _Loaded:
+    loaded = context.projects.load()
+    overrides = context.overrides.load(now)
+    return _Loaded(
+        tuple(p for p in loaded.projects if p.enabled),
+        overrides.active,
+        tuple(str(e) for e in loaded.errors),
+        overrides.errors,
+    )
+
+
+def tick(now: datetime, *, context: Context, dry_run: bool = False, tick_id: str | None = None) -> TickReport:
+    """One tick over every cluster with an enabled project."""
+    _check_now(now)
+    tick_id = tick_id or new_tick_id()
+    started = time.monotonic()
+    with log_context(tick_id=tick_id):
+        loaded = _load(context, now)
+        for error in loaded.project_errors + loaded.override_errors:
+            log.warning("not loaded: %s", error)
+        by_cluster: dict[ClusterId, list[Project]] = defaultdict(list)
+        for project in loaded.projects:
+            by_cluster[project.cluster].append(project)
+        sequence = _Sequence()
+        workers = max(1, min(context.settings.cluster_concurrency, len(by_cluster)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cluster") as pool:
+            futures = [
+                pool.submit(contextvars.copy_context().run, _run_cluster, cluster, members, loaded.overrides,
+                            now, context, tick_id, sequence, dry_run)
+                for cluster, members in sorted(by_cluster.items())
+            ]
+            clusters = tuple(f.result() for f in futures)
+        report = TickReport(tick_id, now, clusters, loaded.project_errors, loaded.override_errors,
+                            int((time.monotonic() - started) * 1000))
+        record_tick(report)
+        return report
+
+
+def reconcile_cluster(
+    cluster: ClusterId, now: datetime, context: Context, *, dry_run: bool = False, tick_id: str | None = None
+) -> ClusterReport:
+    """One cluster's part of a tick on its own (the queue fan-out: one message per cluster). Loads projects
+    and overrides itself. `tick_id` must be unique per call (the audit RowKeys use it)."""
+    _check_now(now)
+    tick_id = tick_id or new_tick_id()
+    with log_context(tick_id=tick_id):
+        loaded = _load(context, now)
+        members = [p for p in loaded.projects if p.cluster == cluster]
+        return _run_cluster(cluster, members, loaded.overrides, now, context, tick_id, _Sequence(), dry_run)
+
+
+class _Sequence:
+    """Audit row numbers unique within a tick across the clusters' threads."""
+
+    def __init__(self) -> None:
+        self._counter, self._lock = itertools.count(), threading.Lock()
+
+    def take(self, n: int) -> list[int]:
+        with self._lock:
+            return [next(self._counter) for _ in range(n)]
+
+
+def _check_now(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"now={now.isoformat()} is naive; pass a timezone-aware datetime")
+
+
+# -- one cluster ----------------------------------------------------------------------------------------
+
+
+def _run_cluster(
+    cluster: ClusterId, members: Sequence[Project], overrides: Sequence[Override], now: datetime,
+    context: Context, tick_id: str, sequence: _Sequence, dry_run: bool,
+) -> ClusterReport:
+    started = time.monotonic()
+    names = tuple(p.name for p in members)
+    outcomes: list[Outcome] = []
+    error = None
+    with log_context(cluster=cluster.name):
+        if not members:
+            return ClusterReport(cluster, names)
+        try:
+            seen = observe(cluster, members, context)
+            error = seen.error
+            actions = plan(members, overrides, {cluster: seen}, now)
+            outcomes = execute(cluster, actions, members, context, dry_run=dry_run)
+        except Exception as exc:  # noqa: BLE001 - one cluster's surprise must not stop the others
+            log.exception("cluster %s failed", cluster.name)
+            error = f"{type(exc).__name__}: {exc}"
+            outcomes += [
+                Outcome(Notice(cluster, "cluster", f"tick failed: {error}", Why(p.name), Result.FAILED), Result.FAILED)
+                for p in members
+            ]
+        for outcome in outcomes:
+            _log(outcome)
+        rows, audit_error = _audit(outcomes, now, context, tick_id, sequence)
+    return ClusterReport(cluster, names, tuple(outcomes), error, audit_error, rows,
+                         int((time.monotonic() - started) * 1000))
+
+
+def access_of(members: Sequence[Project]) -> Access:
+    """One access path per cluster: run-command when any project asks for it (a private cluster's API
+    server is unreachable, and run-command also works on a public one)."""
+    return Access.RUN_COMMAND if any(p.access is Access.RUN_COMMAND for p in members) else Access.API
+
+
+def observe(cluster: ClusterId, members: Sequence[Project], context: Context) -> ObservedCluster:
+    """Workloads and node pools of `cluster`, read side by side; any failure is the cluster's `error`."""
+    from scaling.nodepools import PoolObserveError
+
+    namespaces = sorted({ns for p in members for ns in p.namespaces})
+    backend = context.workloads[access_of(members)]
+    wants_pools = any(p.node_pools for p in members)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="observe") as pool:
+        workloads = pool.submit(contextvars.copy_context().run, backend.observe, cluster, namespaces)
+        pools = pool.submit(contextvars.copy_context().run, context.pools.observe, cluster) if wants_pools else None
+        seen = workloads.result()
+        try:
+            found = pools.result() if pools is not None else ()
+        except PoolObserveError as exc:
+            return replace(seen, error=seen.error or str(exc))
+    return replace(seen, pools=tuple(found))
+
+
+def execute(
+    cluster: ClusterId, actions: Sequence[Action], members: Sequence[Project], context: Context, *,
+    dry_run: bool = False,
+) -> list[Outcome]:
+    """Act on `actions` (already in phase order) step by step; return one outcome per action, in order.
+
+    A step is one phase's writes, in parallel. On the run-command path consecutive workload phases are
+    one step: its write script runs the patches in order anyway, and each step costs a run-command
+    (tens of seconds), so workloads going down and up in one tick are one command, not two."""
+    settings = context.settings
+    access = access_of(members)
+    dry_projects = {p.name for p in members if p.dry_run or settings.dry_run or dry_run}
+    outcomes: dict[int, Outcome] = {}
+    steps: list[tuple[type, object, list[int]]] = []
+    for index, action in enumerate(actions):
+        if isinstance(action, Notice):
+            outcomes[index] = Outcome(action, action.result)
+            continue
+        if action.why.project in dry_projects:
+            outcomes[index] = Outcome(action, Result.DRY_RUN)
+            continue
+        kind, phase = type(action), phase_of(action)
+        if steps and steps[-1][0] is kind and (
+            steps[-1][1] == phase or (kind is ObjectChange and access is Access.RUN_COMMAND)
+        ):
+            steps[-1][2].append(index)
+        else:
+            steps.append((kind, phase, [index]))
+    backend = context.workloads[access]
+    for kind, _, indexes in steps:
+        changes = [actions[i] for i in indexes]
+        if kind is ObjectChange:
+            results = backend.apply(cluster, changes, concurrency=settings.concurrency)
+        else:
+            results = _apply_pools(changes, context)
+        outcomes.update(zip(indexes, results))
+    return [outcomes[i] for i in range(len(actions))]
+
+
+def _apply_pools(changes: Sequence[Change], context: Context) -> list[Outcome]:
+    workers = max(1, min(context.settings.concurrency, len(changes)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pool") as pool:
+        return list(pool.map(lambda c: contextvars.copy_context().run(context.pools.apply, c), changes))
+
+
+def _audit(
+    outcomes: Iterable[Outcome], now: datetime, context: Context, tick_id: str, sequence: _Sequence
+) -> tuple[int, str | None]:
+    chosen = [
+        o for o in outcomes
+        if not isinstance(o.action, Notice) or context.notices.due(o.action, now)
+    ]
+    if not chosen:
+        return 0, None
+    numbers = sequence.take(len(chosen))
+    rows: list[AuditRow] = [
+        row_for(o, time=now, tick=tick_id, sequence=n) for o, n in zip(chosen, numbers)
+    ]
+    try:
+        context.audit.write(rows)
+    except Exception as exc:  # noqa: BLE001 - the changes stand; their originals are on the objects
+        log.error("audit rows of %d actions not written: %s", len(rows), exc)
+        return 0, f"{type(exc).__name__}: {exc}"
+    return len(rows), None
+
+
+def _log(outcome: Outcome) -> None:
+    action = outcome.action
+    level = logging.WARNING if outcome.result in (Result.FAILED, Result.BUSY) else logging.INFO
+    if isinstance(action, Notice):
+        log.log(level, "%s %s: %s", action.why.project, action.target, action.message,
+                extra={"project": action.why.project, "result": outcome.result.value})
+        return
+    before, after = action.before, action.after
+    if isinstance(action, PoolChange):
+        before, after = describe(before), describe(after)
+    log.log(level, "%s %s %s -> %s: %s%s", action.why.project, action.target, before, after,
+            outcome.result.value, f" ({outcome.error})" if outcome.error else "",
+            extra={"project": action.why.project, "result": outcome.result.value})
