@@ -1,13 +1,16 @@
-"""Benchmark the schedule engine: parse 1,000 varied projects and compute their transitions (7 days, 1 year).
+"""Benchmark the schedule engine and the `plan` command for 1,000 varied projects (7 days, 1 year).
 
-Run from the repository root: .venv/bin/python -m bench.plan_bench [--projects 1000] [--seed 7]
+Run from the repository root: .venv/bin/python -m bench.plan_bench [--projects 1000] [--seed 7] [--no-table]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import random
+import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -63,6 +66,28 @@ def project_specs(count: int, seed: int) -> list[dict[str, str]]:
     return specs
 
 
+CLUSTER = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-bench"
+    "/providers/Microsoft.ContainerService/managedClusters/aks-{}"
+)
+SNAKE = {"timezone": "TimeZone", "holidays": "Holidays", "closed_dates": "ClosedDates",
+         "uptime": "Uptime", "downtime": "Downtime"}
+
+
+def project_rows(specs: list[dict[str, str]], seed: int) -> list[tuple[str, dict[str, object]]]:
+    """Table rows for the specs: a few clusters, namespaces, a GPU pool with warm-up on a third."""
+    rng = random.Random(seed)
+    rows = []
+    for i, kwargs in enumerate(specs):
+        name = f"project-{i:04d}"
+        row: dict[str, object] = {"Cluster": CLUSTER.format(i % 5), "Namespaces": name}
+        row.update({SNAKE[k]: v for k, v in kwargs.items() if v})
+        if rng.random() < 0.33:
+            row.update(NodePools=f"gpu{i % 100}", WarmupMinutes=rng.choice([0, 10, 20, 45]))
+        rows.append((name, row))
+    return rows
+
+
 def timed(label: str, fn):
     started = time.perf_counter()
     result = fn()
@@ -74,6 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--projects", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-table", dest="table", action="store_false", help="skip the Azurite (table) figures")
     args = parser.parse_args()
     start = datetime(2026, 11, 30, tzinfo=ZoneInfo("UTC"))  # Monday 2026-11-30
     specs = project_specs(args.projects, args.seed)
@@ -95,6 +121,60 @@ def main() -> None:
     rows = [(f"p{i:04d}", s, s.zone) for i, s in enumerate(schedules)]
     timed("week chart, all projects (60-min cells)", lambda: week_chart(rows, start=start))
     print(f"transitions: {sum(map(len, week))} in 7 days, {sum(map(len, year))} in 1 year")
+    cli_figures(project_rows(specs, args.seed), start=start, with_table=args.table)
+
+
+def cli_figures(rows: list[tuple[str, dict[str, object]]], *, start: datetime, with_table: bool) -> None:
+    """`python -m scaling plan` in-process: from a schedules file, and from the Projects table in Azurite."""
+    from scaling.cli import main
+    from scaling.project_file import dump
+
+    argv = ["plan", "--from", start.isoformat(), "--days", "7"]
+    with tempfile.TemporaryDirectory(prefix="plan-bench-") as workdir:
+        path = f"{workdir}/schedules.yaml"
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(dump(rows))
+        out = io.StringIO()
+        code = timed(f"plan --file ({len(rows)} projects, 7 days)", lambda: main(argv + ["--file", path], stdout=out))
+        print(f"  exit {code}, {len(out.getvalue().splitlines())} lines, {len(out.getvalue()) // 1024} KiB of output")
+        timed("  of which: read + validate the file", lambda: _read_and_validate(path))
+        if not with_table:
+            return
+        with _azurite(workdir) as env:
+            code = main(["schedules", "import", path], env=env, stdout=io.StringIO())
+            assert code == 0, f"import failed with exit code {code}"
+            out = io.StringIO()
+            code = timed("plan from the Projects table (Azurite)", lambda: main(argv, env=env, stdout=out))
+            print(f"  exit {code}, {len(out.getvalue().splitlines())} lines")
+            timed("  of which: load (one query) + validate", lambda: _load(env))
+
+
+def _read_and_validate(path: str):
+    from scaling.project_file import read_file
+    from scaling.rows import validate_rows
+
+    return validate_rows(read_file(path).rows)
+
+
+def _load(env: dict[str, str]):
+    from scaling.settings import Settings
+    from scaling.store import ProjectStore
+    from scaling.tables import TableNames, table_service
+
+    return ProjectStore(table_service(Settings.from_env(env)), TableNames()).load()
+
+
+@contextmanager
+def _azurite(workdir: str):
+    """A throwaway Azurite (the test fixture's launcher), in memory."""
+    from tests.fixtures.azurite import start_azurite
+
+    server, process = start_azurite(workdir)
+    try:
+        yield {"SCALING_STORAGE_CONNECTION": server.connection_string}
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
 
 
 if __name__ == "__main__":
