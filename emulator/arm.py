@@ -32,14 +32,13 @@ _ERRORS = {429: ("Throttled", "The request was throttled. Retry after the time i
 
 
 def retry_headers(seconds: float | None) -> dict[str, str]:
-    """Retry-After as ARM sends it (whole seconds); sub-second values also as `retry-after-ms`,
-    which azure-core prefers, so tests can poll quickly."""
+    """Retry-After as ARM sends it (whole seconds). A fractional value (tests) goes out only as
+    `retry-after-ms`, which azure-core also honours, because it reads `Retry-After` first."""
     if seconds is None:
         return {}
-    headers = {"Retry-After": str(int(math.ceil(seconds)))}
     if seconds != int(seconds):
-        headers["retry-after-ms"] = str(int(seconds * 1000))
-    return headers
+        return {"retry-after-ms": str(int(round(seconds * 1000)))}
+    return {"Retry-After": str(int(seconds))}
 
 
 def render_error(status: int, method: str, where: str, fault: Fault | None) -> Response:
