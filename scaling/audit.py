@@ -4,11 +4,12 @@ Keys. Every row is written twice, so that both questions people ask are one rang
 
     PartitionKey  project-<project>     "the latest rows of one project"
     PartitionKey  day-<YYYYMMDD>        "everything of one day" (UTC day of the row's time)
-    RowKey        <inverted time>-<tick id>-<sequence>
+    RowKey        <inverted time>-<tick id>[.<scope>]-<sequence>
 
 The inverted time is `9999999999999999999 - microseconds since 1970` as 19 digits, so a partition
-reads newest first and a time range is a RowKey range. The tick id and a per-tick sequence keep rows
-of the same microsecond apart and make a retried batch overwrite itself instead of duplicating (rows
+reads newest first and a time range is a RowKey range. The tick id, the scope (a hash of the cluster
+whose run numbered the rows; clusters are reconciled in parallel, or by separate queue messages) and a
+sequence keep rows of the same microsecond apart and make a retried batch overwrite itself instead of duplicating (rows
 are upserted). A tick's rows go out as entity transactions, one per partition per 100 rows.
 
 Rows hold what happened and why, never secrets: error texts pass through `scaling.logs.redact`.
@@ -64,18 +65,22 @@ class AuditRow:
     duration_ms: int | None = None
     tick: str | None = None
     sequence: int = 0
+    scope: str | None = None  # who numbered `sequence` within the tick (one cluster's run), if not the tick
 
     @property
     def row_key(self) -> str:
         micros = (self.time - EPOCH) // timedelta(microseconds=1)
-        return f"{_INVERT - micros:019d}-{self.tick or 'none'}-{self.sequence:05d}"
+        scope = f".{self.scope}" if self.scope else ""
+        return f"{_INVERT - micros:019d}-{self.tick or 'none'}{scope}-{self.sequence:05d}"
 
     @property
     def partitions(self) -> tuple[str, str]:
         return (f"project-{self.project}", f"day-{self.time.astimezone(UTC):%Y%m%d}")
 
 
-def row_for(outcome: Outcome, *, time: datetime, tick: str | None, sequence: int) -> AuditRow:
+def row_for(
+    outcome: Outcome, *, time: datetime, tick: str | None, sequence: int, scope: str | None = None
+) -> AuditRow:
     """The audit row of one planned action and what acting on it did."""
     action: Action = outcome.action
     why = action.why
@@ -92,7 +97,7 @@ def row_for(outcome: Outcome, *, time: datetime, tick: str | None, sequence: int
         time=time, project=why.project, target=action.target, action=name, result=outcome.result,
         trigger=why.trigger.value, actor=why.actor, cluster=cluster, from_=before, to=after,
         reason=_clip(reason), error=_clip(redact(outcome.error)) if outcome.error else None,
-        duration_ms=outcome.duration_ms, tick=tick, sequence=sequence,
+        duration_ms=outcome.duration_ms, tick=tick, sequence=sequence, scope=scope,
     )
 
 
@@ -118,7 +123,7 @@ def to_entity(row: AuditRow, partition: str) -> dict[str, object]:
     entity: dict[str, object] = {"PartitionKey": partition, "RowKey": row.row_key}
     for f in fields(AuditRow):
         value = getattr(row, f.name)
-        if value is None or f.name == "sequence":
+        if value is None or f.name in ("sequence", "scope"):
             continue
         column = "From" if f.name == "from_" else f.name[:1].upper() + f.name[1:].replace("_ms", "Ms")
         entity[column] = value.value if isinstance(value, Result) else value
@@ -136,8 +141,13 @@ def from_entity(entity: Mapping[str, object]) -> AuditRow:
         actor=str(entity.get("Actor", "")), cluster=entity.get("Cluster"), from_=entity.get("From"),
         to=entity.get("To"), reason=entity.get("Reason"), error=entity.get("Error"),
         duration_ms=entity.get("DurationMs"), tick=entity.get("Tick"),
-        sequence=int(str(entity["RowKey"]).rsplit("-", 1)[-1]),
+        sequence=int(str(entity["RowKey"]).rsplit("-", 1)[-1]), scope=_scope(str(entity["RowKey"])),
     )
+
+
+def _scope(row_key: str) -> str | None:
+    middle = row_key[20:].rsplit("-", 1)[0]  # after "<19 digits>-", before "-<sequence>"
+    return middle.rsplit(".", 1)[1] if "." in middle else None
 
 
 def _key_bound(at: datetime) -> str:

@@ -24,7 +24,7 @@ notice per five minutes.
 from __future__ import annotations
 
 import contextvars
-import itertools
+import hashlib
 import logging
 import threading
 import time
@@ -198,12 +198,11 @@ def tick(now: datetime, *, context: Context, dry_run: bool = False, tick_id: str
         by_cluster: dict[ClusterId, list[Project]] = defaultdict(list)
         for project in loaded.projects:
             by_cluster[project.cluster].append(project)
-        sequence = _Sequence()
         workers = max(1, min(context.settings.cluster_concurrency, len(by_cluster)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cluster") as pool:
             futures = [
                 pool.submit(contextvars.copy_context().run, _run_cluster, cluster, members, loaded.overrides,
-                            now, context, tick_id, sequence, dry_run)
+                            now, context, tick_id, dry_run)
                 for cluster, members in sorted(by_cluster.items())
             ]
             clusters = tuple(f.result() for f in futures)
@@ -217,24 +216,13 @@ def reconcile_cluster(
     cluster: ClusterId, now: datetime, context: Context, *, dry_run: bool = False, tick_id: str | None = None
 ) -> ClusterReport:
     """One cluster's part of a tick on its own (the queue fan-out: one message per cluster). Loads projects
-    and overrides itself. `tick_id` must be unique per call (the audit RowKeys use it)."""
+    and overrides itself; `tick_id` ties its rows and log lines to the tick that sent it."""
     _check_now(now)
     tick_id = tick_id or new_tick_id()
     with log_context(tick_id=tick_id):
         loaded = _load(context, now)
         members = [p for p in loaded.projects if p.cluster == cluster]
-        return _run_cluster(cluster, members, loaded.overrides, now, context, tick_id, _Sequence(), dry_run)
-
-
-class _Sequence:
-    """Audit row numbers unique within a tick across the clusters' threads."""
-
-    def __init__(self) -> None:
-        self._counter, self._lock = itertools.count(), threading.Lock()
-
-    def take(self, n: int) -> list[int]:
-        with self._lock:
-            return [next(self._counter) for _ in range(n)]
+        return _run_cluster(cluster, members, loaded.overrides, now, context, tick_id, dry_run)
 
 
 def _check_now(now: datetime) -> None:
@@ -247,7 +235,7 @@ def _check_now(now: datetime) -> None:
 
 def _run_cluster(
     cluster: ClusterId, members: Sequence[Project], overrides: Sequence[Override], now: datetime,
-    context: Context, tick_id: str, sequence: _Sequence, dry_run: bool,
+    context: Context, tick_id: str, dry_run: bool,
 ) -> ClusterReport:
     started = time.monotonic()
     names = tuple(p.name for p in members)
@@ -270,7 +258,7 @@ def _run_cluster(
             ]
         for outcome in outcomes:
             _log(outcome)
-        rows, audit_error = _audit(outcomes, now, context, tick_id, sequence)
+        rows, audit_error = _audit(outcomes, now, context, tick_id, audit_scope(cluster))
     return ClusterReport(cluster, names, tuple(outcomes), error, audit_error, rows,
                          int((time.monotonic() - started) * 1000))
 
@@ -344,8 +332,14 @@ def _apply_pools(changes: Sequence[Change], context: Context) -> list[Outcome]:
         return list(pool.map(lambda c: contextvars.copy_context().run(context.pools.apply, c), changes))
 
 
+def audit_scope(cluster: ClusterId) -> str:
+    """A short stable name of `cluster` for audit RowKeys (rows of clusters reconciled in parallel, or by
+    separate queue messages of one tick, must not collide)."""
+    return hashlib.sha1(cluster.resource_id.lower().encode()).hexdigest()[:8]
+
+
 def _audit(
-    outcomes: Iterable[Outcome], now: datetime, context: Context, tick_id: str, sequence: _Sequence
+    outcomes: Iterable[Outcome], now: datetime, context: Context, tick_id: str, scope: str
 ) -> tuple[int, str | None]:
     chosen = [
         o for o in outcomes
@@ -353,9 +347,8 @@ def _audit(
     ]
     if not chosen:
         return 0, None
-    numbers = sequence.take(len(chosen))
     rows: list[AuditRow] = [
-        row_for(o, time=now, tick=tick_id, sequence=n) for o, n in zip(chosen, numbers)
+        row_for(o, time=now, tick=tick_id, sequence=n, scope=scope) for n, o in enumerate(chosen)
     ]
     try:
         context.audit.write(rows)
