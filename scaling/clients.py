@@ -239,9 +239,11 @@ class Clients:
         configuration = k8s.Configuration(host=target.server)
         if target.ca_file:
             configuration.ssl_ca_cert = target.ca_file
-        configuration.api_key_prefix = {"authorization": "Bearer"}
+        # kubernetes 36 sends the key named "BearerToken" (37 renamed it "authorization"): set both, so
+        # the header goes out whichever client is installed.
+        configuration.api_key_prefix = {"BearerToken": "Bearer", "authorization": "Bearer"}
         if target.static_token:
-            configuration.api_key = {"authorization": target.static_token}
+            configuration.api_key = _bearer(target.static_token)
         else:
             credential = self.credential
             token_box: dict[str, AccessToken] = {}
@@ -251,9 +253,13 @@ class Clients:
                 current = token_box.get("token")
                 if current is None or current.expires_on - time.time() < 300:
                     token_box["token"] = credential.get_token(AKS_SERVER_SCOPE)
-                config.api_key = {"authorization": token_box["token"].token}
+                config.api_key = _bearer(token_box["token"].token)
 
             configuration.refresh_api_key_hook = refresh
             refresh(configuration)
         configuration.retries = 0  # the next tick retries; a stuck call must not hold a tick
         return k8s.ApiClient(configuration)
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"BearerToken": token, "authorization": token}

@@ -38,7 +38,7 @@ class Kind:
     api: Callable[[k8s.ApiClient], Any]
     list_all: str  # method listing every namespace
     list_namespaced: str
-    patch: str
+    patch: str | None  # None: read only
     custom: tuple[str, str, str] | None = None  # (group, version, plural) for CustomObjectsApi
 
     def list(self, api_client: k8s.ApiClient, namespace: str | None, **options: Any) -> Any:
@@ -53,6 +53,8 @@ class Kind:
         return getattr(api, self.list_namespaced)(namespace, **options)
 
     def patch_object(self, api_client: k8s.ApiClient, namespace: str, name: str, body: Any, **options: Any) -> Any:
+        if self.patch is None:
+            raise ValueError(f"{self.resource} is read only")
         api = self.api(api_client)
         if self.custom:
             group, version, plural = self.custom
@@ -70,11 +72,12 @@ KINDS: tuple[Kind, ...] = (
          "patch_namespaced_horizontal_pod_autoscaler"),
     Kind("cronjobs", "cronjobs.batch", k8s.BatchV1Api,
          "list_cron_job_for_all_namespaces", "list_namespaced_cron_job", "patch_namespaced_cron_job"),
+    Kind("jobs", "jobs.batch", k8s.BatchV1Api, "list_job_for_all_namespaces", "list_namespaced_job", None),
     Kind("scaledobjects", "scaledobjects.keda.sh", k8s.CustomObjectsApi,
          "list_cluster_custom_object", "list_namespaced_custom_object", "patch_namespaced_custom_object",
          custom=("keda.sh", "v1alpha1", "scaledobjects")),
 )
-BY_RESOURCE: Mapping[str, Kind] = {kind.resource: kind for kind in KINDS}
+PATCHABLE: Mapping[str, Kind] = {kind.resource: kind for kind in KINDS if kind.patch}
 OPTIONAL = frozenset({"scaledobjects"})  # the KEDA CRD may be absent: 404, not an error
 
 
@@ -166,7 +169,7 @@ class KubeApiBackend:
         def outcome(result: Result, error: str | None = None) -> Outcome:
             return Outcome(change, result, error, int((time.monotonic() - started) * 1000))
 
-        kind = BY_RESOURCE.get(change.resource)
+        kind = PATCHABLE.get(change.resource)
         if kind is None:
             return outcome(Result.FAILED, f"resource {change.resource!r} cannot be patched by this app")
         if change.cluster != cluster:

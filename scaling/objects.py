@@ -247,8 +247,9 @@ def scaled_object(raw: Mapping[str, Any]) -> tuple[ObservedScaledObject | None, 
     return observed, errors
 
 
-def cronjob(raw: Mapping[str, Any]) -> tuple[ObservedCronJob, list[str]]:
-    """A CronJob; running Jobs come from `status.active` (kept by the CronJob controller)."""
+def cronjob(raw: Mapping[str, Any], running: Iterable[str] = ()) -> tuple[ObservedCronJob, list[str]]:
+    """A CronJob; its running Jobs are those named in its `status.active` (kept by the CronJob
+    controller) together with `running`, the names of running Jobs it owns (from the Jobs list)."""
     m = meta(raw, "CronJob")
     what = m.label("cronjob")
     suspend = (raw.get("spec") or {}).get("suspend", False)
@@ -266,15 +267,30 @@ def cronjob(raw: Mapping[str, Any]) -> tuple[ObservedCronJob, list[str]]:
     active = (raw.get("status") or {}).get("active") or []
     if not isinstance(active, list):
         raise ObjectError(f"{what}: status.active is not a list")
+    names = {ref.get("name") for ref in active if isinstance(ref, Mapping)} | set(running)
     observed = ObservedCronJob(
         namespace=m.namespace,
         name=m.name,
         suspend=suspend,
         resource_version=m.resource_version,
         original_suspend=original,
-        active_jobs=len(active),
+        active_jobs=len(names),
     )
     return observed, errors
+
+
+def running_jobs(jobs: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    """(namespace, CronJob name) -> names of its Jobs that still have active pods."""
+    running: dict[tuple[str, str], set[str]] = {}
+    for job in jobs:
+        metadata = job.get("metadata") or {}
+        active = (job.get("status") or {}).get("active") or 0
+        if not isinstance(active, int) or active <= 0:
+            continue
+        for owner in metadata.get("ownerReferences") or []:
+            if owner.get("kind") == "CronJob" and owner.get("controller") and isinstance(owner.get("name"), str):
+                running.setdefault((metadata.get("namespace"), owner["name"]), set()).add(metadata.get("name"))
+    return running
 
 
 def observed_cluster(
@@ -309,8 +325,10 @@ def observed_cluster(
         if found_so is not None:
             scaled_objects.append(found_so)
             errors_by_target.setdefault(found_so.target, []).extend(errors)
+    running = running_jobs(mine(lists.get("jobs", ())))
     for raw in mine(lists.get("cronjobs", ())):
-        found_cj, errors = cronjob(raw)
+        metadata = raw.get("metadata") or {}
+        found_cj, errors = cronjob(raw, running.get((metadata.get("namespace"), metadata.get("name")), ()))
         cronjobs.append(found_cj)
         for error in errors:
             # ObservedCronJob has no error field yet (proposed); the log keeps it visible meanwhile.

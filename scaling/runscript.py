@@ -30,9 +30,12 @@ READ_RESOURCES: Mapping[str, str] = {
     "deployments": "deployments.apps",
     "statefulsets": "statefulsets.apps",
     "horizontalpodautoscalers": "horizontalpodautoscalers.autoscaling",
-    "cronjobs": "cronjobs.batch",  # running Jobs come from a CronJob's status.active: no Jobs list
+    "cronjobs": "cronjobs.batch",
+    "jobs": "jobs.batch",  # read only: which CronJobs have Jobs still running
     "scaledobjects": "scaledobjects.keda.sh",
 }
+# What the write script may patch: everything read but Jobs (running Jobs are left alone).
+PATCHABLE = frozenset(resource for section, resource in READ_RESOURCES.items() if section != "jobs")
 OPTIONAL_SECTIONS = frozenset({"scaledobjects"})  # the KEDA CRD may be absent
 
 # Drop what is large and never needed (pod templates but for the node pool they pin to, Job templates,
@@ -161,7 +164,7 @@ def write_script(patches: Iterable[ScriptPatch]) -> str:
     """A bash script applying every patch in order, reporting each one's exit code."""
     lines = ["set -u", "export LC_ALL=C"]
     for index, item in enumerate(patches):
-        if item.resource not in READ_RESOURCES.values():
+        if item.resource not in PATCHABLE:
             raise ValueError(f"resource {item.resource!r} cannot be patched by this app")
         namespace = dns1123_label(item.namespace, what="namespace")
         name = dns1123_subdomain(item.name, what=f"{item.resource} name")

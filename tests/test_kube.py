@@ -17,7 +17,7 @@ def test_every_kind_the_run_command_path_reads_is_read_by_the_api_path_too():
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.section)
 def test_every_kind_names_real_client_methods(kind):
     api = kind.api(k8s.ApiClient())
-    for method in (kind.list_all, kind.list_namespaced, kind.patch):
+    for method in filter(None, (kind.list_all, kind.list_namespaced, kind.patch)):
         assert callable(getattr(api, method, None)), f"{type(api).__name__}.{method}"
 
 

@@ -237,3 +237,24 @@ def test_a_cluster_view_does_not_change_the_raw_lists():
     before = copy.deepcopy(lists)
     observed_cluster(CLUSTER, lists, namespaces=["project-a"], keda_installed=False)
     assert lists == before
+
+
+def job_raw(name: str, *, owner: str | None = "reindex", active: int = 1) -> dict:
+    metadata = {"name": name, "namespace": "project-a", "resourceVersion": "1"}
+    if owner:
+        metadata["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "CronJob", "name": owner, "controller": True}]
+    return {"metadata": metadata, "status": {"active": active} if active else {"succeeded": 1}}
+
+
+def test_running_jobs_of_a_cronjob_are_counted_from_the_jobs_list():
+    lists = {
+        "cronjobs": [cronjob_raw(active=[{"name": "reindex-1"}])],
+        "jobs": [
+            job_raw("reindex-1"),  # also in status.active: counted once
+            job_raw("reindex-2"),
+            job_raw("reindex-0", active=0),  # finished
+            job_raw("adhoc", owner=None),  # not the CronJob's
+        ],
+    }
+    (seen,) = observed_cluster(CLUSTER, lists, namespaces=["project-a"], keda_installed=False).cronjobs
+    assert seen.active_jobs == 2

@@ -154,3 +154,8 @@ def test_write_results_report_conflicts_per_patch(tmp_path):
 def test_write_output_missing_results_is_rejected():
     with pytest.raises(RunScriptError, match="0 of 2 results"):
         parse_write_output("@@aks-hours:done@@\n", expected=2)
+
+
+def test_jobs_are_read_but_never_patched():
+    with pytest.raises(ValueError, match="cannot be patched"):
+        write_script([ScriptPatch("jobs.batch", "project-a", "reindex-1", {"spec": {"suspend": True}})])
