@@ -32,12 +32,13 @@ _ERRORS = {429: ("Throttled", "The request was throttled. Retry after the time i
 
 
 def retry_headers(seconds: float | None) -> dict[str, str]:
-    """Retry-After as ARM sends it (whole seconds). A fractional value (tests) goes out only as
-    `retry-after-ms`, which azure-core also honours, because it reads `Retry-After` first."""
+    """Retry-After as ARM sends it: whole seconds. A fractional value (tests) is sent as `Retry-After: 0`
+    plus `retry-after-ms`: azure-core still treats the answer as retryable (it looks for Retry-After,
+    even on a POST) but, reading 0, waits its own backoff / polling_interval instead."""
     if seconds is None:
         return {}
     if seconds != int(seconds):
-        return {"retry-after-ms": str(int(round(seconds * 1000)))}
+        return {"Retry-After": "0", "retry-after-ms": str(int(round(seconds * 1000)))}
     return {"Retry-After": str(int(seconds))}
 
 

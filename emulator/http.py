@@ -95,9 +95,9 @@ class Server(ThreadingHTTPServer):
 
     def __init__(self, port: int, *, service: str, cluster: str, router: Router, faults: Faults, calls: Calls,
                  render_error: Callable[[int, str, str, Fault | None], Response],
-                 before: Callable[[], None] = lambda: None, tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None) -> None:
         self.service, self.cluster, self.router = service, cluster, router
-        self.faults, self.calls, self.render_error, self.before = faults, calls, render_error, before
+        self.faults, self.calls, self.render_error = faults, calls, render_error
         super().__init__(("127.0.0.1", port), _Handler)
         if tls is not None:
             # Handshake in the connection's own thread, not in the accept loop.
@@ -159,30 +159,28 @@ class _Handler(BaseHTTPRequestHandler):
         delay, fault = server.faults.take(server.service, method, template, cluster)
         if delay:
             time.sleep(delay)
-        status = 0
-        try:
-            if fault is not None and fault.kind in ("drop", "timeout"):
-                if fault.kind == "timeout":
-                    time.sleep(fault.seconds)
-                self._drop()
-                return
-            if fault is not None:
-                response = server.render_error(fault.status, method, template, fault)
-            elif route is None:
-                response = server.render_error(405 if elsewhere else 404, method, url.path, None)
-            else:
-                query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-                request = Request(method, url.path, query, self.headers, body, params, self.headers.get("Host", ""))
-                try:
-                    server.before()
-                    response = route.handler(request)
-                except Exception:  # noqa: BLE001 - a bug in the emulator must answer 500, not hang the client
-                    traceback.print_exc()
-                    response = server.render_error(500, method, template, None)
-            status = response.status
-            self._send(response)
-        finally:
-            server.calls.record(Call(server.service, cluster, method, template, url.path, status, arrived))
+        record = lambda status: server.calls.record(  # noqa: E731
+            Call(server.service, cluster, method, template, url.path, status, arrived))
+        if fault is not None and fault.kind in ("drop", "timeout"):
+            if fault.kind == "timeout":
+                time.sleep(fault.seconds)
+            record(0)
+            self._drop()
+            return
+        if fault is not None:
+            response = server.render_error(fault.status, method, template, fault)
+        elif route is None:
+            response = server.render_error(405 if elsewhere else 404, method, url.path, None)
+        else:
+            query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            request = Request(method, url.path, query, self.headers, body, params, self.headers.get("Host", ""))
+            try:
+                response = route.handler(request)
+            except Exception:  # noqa: BLE001 - a bug in the emulator must answer 500, not hang the client
+                traceback.print_exc()
+                response = server.render_error(500, method, template, None)
+        record(response.status)  # before answering, so a client that got its answer sees it counted
+        self._send(response)
 
     def _send(self, response: Response) -> None:
         body = response.body

@@ -185,8 +185,6 @@ def _is_base64(raw) -> bool:
         return False
 
 
-@pytest.mark.xfail(strict=True, reason="scaling/clients.py sets api_key['authorization'], but the pinned kubernetes 36 "
-                   "sends only api_key['BearerToken'], so no token reaches the API server (401)")
 def test_scaling_clients_reach_the_cluster_through_arm_credentials(emu):
     from kubernetes import client as k8s
 
