@@ -71,7 +71,8 @@ def render_content(view: StatusView) -> str:
              f'data-zone="{escape(view.zone or "local")}">']
     parts.append(_toolbar(view))
     if view.storage_error:
-        parts.append(f'<p class="banner error" role="alert">Table Storage unavailable: {escape(view.storage_error)}</p>')
+        parts.append(f'<p class="banner error" role="alert">Table Storage unavailable: '
+                     f"{escape(view.storage_error)}</p>")
         parts.append("</div>")
         return "".join(parts)
     for error in view.row_errors:
@@ -91,8 +92,9 @@ def _toolbar(view: StatusView) -> str:
     zone = view.zone or "local"
     prev_week, next_week = view.week - timedelta(days=7), view.week + timedelta(days=7)
 
-    def link(week: date, label: str, zone_value: str = zone) -> str:
-        return f'<a href="?week={week.isoformat()}&amp;zone={escape(zone_value)}" data-nav>{label}</a>'
+    def link(week: date | None, label: str) -> str:
+        when = f"week={week.isoformat()}&amp;" if week else ""  # no week: the current one
+        return f'<a href="?{when}zone={escape(zone)}" data-nav>{label}</a>'
 
     zones = "".join(
         f'<option value="{escape(z)}"{" selected" if z == zone else ""}>{escape(label)}</option>'
@@ -101,8 +103,7 @@ def _toolbar(view: StatusView) -> str:
     return (
         '<nav class="toolbar">'
         f'<span class="stamp">as of {view.now.astimezone(UTC).strftime("%a %d %b %Y %H:%M:%S")} UTC</span>'
-        f'{link(prev_week, "← previous week")} {link(view.week - timedelta(days=view.week.weekday()), "this week")} '
-        f'{link(next_week, "next week →")}'
+        f'{link(prev_week, "← previous week")} {link(None, "this week")} {link(next_week, "next week →")}'
         f'<label>times in <select id="zone-select">{zones}</select></label>'
         '<button type="button" data-action="reload">refresh</button>'
         "</nav>"
@@ -131,31 +132,26 @@ def _project_row(status: ProjectStatus, now: datetime) -> str:
     if v.override is not None:
         since += (f'<div class="since">until {_when(v.override.until, now, zone)} — {escape(v.override.actor)}: '
                   f"{escape(v.override.reason)}</div>")
-    flags = "".join(f' <span class="tag">{t}</span>' for t, on in (("disabled", not v.enabled), ("dry-run", v.dry_run)) if on)
+    tags = (("disabled", not v.enabled), ("dry-run", v.dry_run))
+    flags = "".join(f' <span class="tag">{t}</span>' for t, on in tags if on)
     if status.next_local:
         at, up = status.next_local
         nxt = (f'{escape(at.strftime("%a %d %b %H:%M %Z"))} → <b>{"up" if up else "down"}</b>'
                f'<div class="since">{_relative(at, now)}</div>')
     else:
         nxt = "never"
-    pools = "".join(
-        f'<div class="pool" data-pool="{escape(p.name)}"><b>{escape(p.name)}</b> {p.count} node{"s" if p.count != 1 else ""}'
-        f" · {escape(p.power_state)}"
-        + (f" · {escape(p.provisioning_state)}" if p.provisioning_state != "Succeeded" else "")
-        + (" · autoscale" if p.autoscaling else "")
-        + (f' <span class="muted">(was {p.original_count})</span>' if p.original_count is not None else "")
-        + "</div>"
-        for p in v.node_pools
-    ) or '<span class="muted">none</span>'
+    pools = "".join(_pool(p) for p in v.node_pools) or '<span class="muted">none</span>'
     running = sum(1 for w in v.workloads if w.replicas > 0)
-    workloads = (f'<span title="{escape(", ".join(f"{w.namespace}/{w.name}={w.replicas}" for w in v.workloads))}">'
-                 f"{running} of {len(v.workloads)} running</span>") if v.workloads else '<span class="muted">none seen</span>'
+    listing = escape(", ".join(f"{w.namespace}/{w.name}={w.replicas}" for w in v.workloads))
+    workloads = (f'<span title="{listing}">{running} of {len(v.workloads)} running</span>' if v.workloads
+                 else '<span class="muted">none seen</span>')
     problems = "".join(f'<div class="problem">{escape(p)}</div>' for p in (*v.errors, *status.tick_errors)) or "—"
     controls = (
         f'<div class="controls" data-project="{name}">'
-        f'<input type="text" class="reason" placeholder="reason (required)" maxlength="500" aria-label="reason for {name}">'
-        f'<input type="datetime-local" class="until" aria-label="until (your local time; empty: next schedule change)" '
-        'title="until (your browser\'s time); empty: the next schedule change">'
+        '<input type="text" class="reason" placeholder="reason (required)" maxlength="500" '
+        f'aria-label="reason for {name}">'
+        '<input type="datetime-local" class="until" aria-label="until, in your browser\'s time; '
+        'empty: the next schedule change" title="until (your browser\'s time); empty: the next schedule change">'
         f'<button type="button" data-action="keep-up" data-project="{name}">keep up until…</button>'
         f'<button type="button" data-action="down-now" data-project="{name}">down now</button>'
         f'<button type="button" data-action="clear" data-project="{name}"'
@@ -168,6 +164,18 @@ def _project_row(status: ProjectStatus, now: datetime) -> str:
         f'<td><span class="badge {escape(css)}">{escape(state)}</span>{since}</td>'
         f"<td>{nxt}</td><td>{pools}</td><td>{workloads}</td><td>{problems}</td><td>{controls}</td></tr>"
     )
+
+
+def _pool(pool: Any) -> str:
+    """`gpu 0 nodes · Running (was 1)`: count, power state, an operation in progress, the remembered size."""
+    text = f"<b>{escape(pool.name)}</b> {pool.count} node{'s' if pool.count != 1 else ''} · {escape(pool.power_state)}"
+    if pool.provisioning_state != "Succeeded":
+        text += f" · {escape(pool.provisioning_state)}"
+    if pool.autoscaling:
+        text += " · autoscale"
+    if pool.original_count is not None:
+        text += f' <span class="muted">(was {pool.original_count})</span>'
+    return f'<div class="pool" data-pool="{escape(pool.name)}">{text}</div>'
 
 
 def _audit(view: StatusView) -> str:
@@ -241,19 +249,22 @@ header h1{font-size:1.3em;margin:0} header .muted{color:#b0bec5}
 main{padding:0 1.2em 2em} h2{font-size:1.1em;margin:1.2em 0 .5em}
 .toolbar{display:flex;gap:1em;align-items:center;flex-wrap:wrap;margin-top:.8em}
 .stamp{font-weight:600} a{color:#1565c0}
-table{border-collapse:collapse;width:100%} th,td{text-align:left;vertical-align:top;padding:.35em .5em;border-bottom:1px solid #e0e0e0}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;vertical-align:top;padding:.35em .5em;border-bottom:1px solid #e0e0e0}
 th{background:#f5f5f5;font-weight:600}
 .badge{display:inline-block;padding:.1em .6em;border-radius:1em;font-weight:600;color:#fff;background:#757575}
 .badge.up{background:#2e7d32} .badge.down{background:#546e7a} .badge.override{background:#1565c0}
-.since,.muted,.hint{color:#757575;font-size:.92em} .tag{background:#fff3e0;color:#e65100;padding:0 .4em;border-radius:.3em;font-size:.85em}
+.since,.muted,.hint{color:#757575;font-size:.92em}
+.tag{background:#fff3e0;color:#e65100;padding:0 .4em;border-radius:.3em;font-size:.85em}
 .problem{color:#b3261e} .pool{white-space:nowrap}
 .controls{display:flex;flex-wrap:wrap;gap:.3em;max-width:26em} .controls .reason{flex:1 1 100%}
-.controls output{flex-basis:100%;font-size:.9em} .controls output.error{color:#b3261e} .controls output.ok{color:#2e7d32}
+.controls output{flex-basis:100%;font-size:.9em} .controls output.error{color:#b3261e}
 button{cursor:pointer;padding:.25em .6em} button:disabled{cursor:default;opacity:.5}
 .banner{padding:.5em .8em;border-radius:.3em} .banner.error{background:#ffebee;color:#b71c1c}
 .svg-wrap{overflow-x:auto;border:1px solid #eee;padding:.3em}
 .filters{display:flex;gap:1em;align-items:center;margin-bottom:.4em}
-.result-failed{color:#b3261e;font-weight:600} .result-busy{color:#e65100} .result-ok{color:#2e7d32} .result-dry-run{color:#6a1b9a}
+.result-failed{color:#b3261e;font-weight:600} .result-busy{color:#e65100}
+.result-ok{color:#2e7d32} .result-dry-run{color:#6a1b9a}
 .login{max-width:32em;margin:3em auto} .login input{width:18em}
 """
 
@@ -293,7 +304,8 @@ _SCRIPT = r"""
     return params;
   }
   function reload(params) {
-    return fetch(withCode("/?" + (params || view()).toString()), {headers: headers(false), credentials: "same-origin"})
+    var init = {headers: headers(false), credentials: "same-origin"};
+    return fetch(withCode("/?" + (params || view()).toString()), init)
       .then(function (r) {
         if (r.status === 401) {
           sessionStorage.removeItem(KEY);
@@ -302,7 +314,9 @@ _SCRIPT = r"""
         if (!r.ok) throw new Error("the page answered " + r.status);
         return r.text();
       })
-      .then(function (html) { content().innerHTML = html; applyFilters(); document.body.setAttribute("data-loaded", "1"); });
+      .then(function (html) {
+        content().innerHTML = html; applyFilters(); document.body.setAttribute("data-loaded", "1");
+      });
   }
   function applyFilters() {
     var p = document.getElementById("audit-project"), res = document.getElementById("audit-result");
@@ -364,7 +378,9 @@ _SCRIPT = r"""
   });
   document.addEventListener("change", function (e) {
     if (e.target.id === "audit-project" || e.target.id === "audit-result") applyFilters();
-    if (e.target.id === "zone-select") { var p = view(); p.set("zone", e.target.value); reload(p).catch(function () {}); }
+    if (e.target.id === "zone-select") {
+      var p = view(); p.set("zone", e.target.value); reload(p).catch(function () {});
+    }
   });
   if (document.getElementById("login") && sessionStorage.getItem(KEY)) {
     reload().catch(function () {});

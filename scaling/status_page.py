@@ -70,7 +70,8 @@ def gather(backend: Any, now: datetime, options: PageOptions) -> StatusView:
     try:
         projects, row_errors = backend.load_projects()
     except Exception as error:
-        return StatusView(now=now, week=options.week, zone=options.zone, storage_error=f"loading projects failed: {error}")
+        return StatusView(now=now, week=options.week, zone=options.zone,
+                          storage_error=f"loading projects failed: {error}")
     problems: list[str] = []
     try:
         overrides = list(backend.overrides())
