@@ -162,9 +162,9 @@ class _Handler(BaseHTTPRequestHandler):
         record = lambda status: server.calls.record(  # noqa: E731
             Call(server.service, cluster, method, template, url.path, status, arrived))
         if fault is not None and fault.kind in ("drop", "timeout"):
+            record(0)  # now: a client that gave up must not see this call counted later, in another test
             if fault.kind == "timeout":
                 time.sleep(fault.seconds)
-            record(0)
             self._drop()
             return
         if fault is not None:

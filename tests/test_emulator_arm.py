@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 import requests
@@ -46,10 +47,14 @@ def test_unknown_cluster_is_not_found_with_arms_error_code(arm_client):
 
 
 def test_put_is_a_long_running_operation_polled_to_succeeded(arm_client, emu):
+    emu.set_delays(pool_operation=60)  # in progress until the test says otherwise
     pool = arm_client.agent_pools.get(RG, "aks-demo", "gpu")
     pool.enable_auto_scaling, pool.min_count, pool.max_count, pool.count = False, None, None, 0
     poller = arm_client.agent_pools.begin_create_or_update(RG, "aks-demo", "gpu", pool)
     assert emu.cluster("aks-demo").pool("gpu").provisioning_state == "Updating"
+    _wait_for(lambda: emu.calls("arm", "GET", "operations/{operation}") >= 1)  # the poller saw InProgress
+    assert not poller.done()
+    emu.finish_operations()
     result = poller.result(timeout=10)
     assert (result.provisioning_state, result.count, result.enable_auto_scaling) == ("Succeeded", 0, False)
     assert emu.cluster("aks-demo").pool("gpu").nodes == 0
@@ -58,7 +63,15 @@ def test_put_is_a_long_running_operation_polled_to_succeeded(arm_client, emu):
     assert emu.calls("arm", "GET", "*agentPools/{pool}", status=200) == 2  # the read above and the final GET
 
 
+def _wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
 def test_put_without_polling_returns_updating_and_count_moves_when_done(arm_client, emu):
+    emu.set_delays(pool_operation=60)
     pool = arm_client.agent_pools.get(RG, "aks-demo", "projecta")
     pool.count = 3
     result = arm_client.agent_pools.begin_create_or_update(RG, "aks-demo", "projecta", pool, polling=False).result()
@@ -70,6 +83,7 @@ def test_put_without_polling_returns_updating_and_count_moves_when_done(arm_clie
 
 
 def test_operation_status_endpoint_reports_in_progress_then_succeeded(arm_client, emu):
+    emu.set_delays(pool_operation=60)
     pool = arm_client.agent_pools.get(RG, "aks-demo", "projecta")
     response = requests.put(
         f"{emu.arm_url}{emu.cluster_id('aks-demo')}/agentPools/projecta?api-version=2026-08-01",
@@ -85,7 +99,8 @@ def test_operation_status_endpoint_reports_in_progress_then_succeeded(arm_client
     assert status["status"] == "Succeeded" and "endTime" in status
 
 
-def test_second_put_while_updating_is_409_operation_not_allowed(arm_client):
+def test_second_put_while_updating_is_409_operation_not_allowed(arm_client, emu):
+    emu.set_delays(pool_operation=60)
     pool = arm_client.agent_pools.get(RG, "aks-demo", "projecta")
     pool.count = 1
     arm_client.agent_pools.begin_create_or_update(RG, "aks-demo", "projecta", pool, polling=False)
@@ -128,16 +143,19 @@ def test_system_pool_cannot_be_stopped(arm_client):
 def test_user_pool_stops_and_starts_through_power_state(arm_client, emu):
     from azure.mgmt.containerservice.models import PowerState
 
+    emu.set_delays(pool_operation=60)
     pool = arm_client.agent_pools.get(RG, "aks-demo", "gpu")
     pool.power_state = PowerState(code="Stopped")
     poller = arm_client.agent_pools.begin_create_or_update(RG, "aks-demo", "gpu", pool)
     assert emu.cluster("aks-demo").pool("gpu").provisioning_state == "Stopping"
+    emu.finish_operations()
     stopped = poller.result(timeout=10)
     assert (stopped.power_state.code, stopped.provisioning_state) == ("Stopped", "Succeeded")
     assert emu.cluster("aks-demo").pool("gpu").nodes == 0
     stopped.power_state = PowerState(code="Running")
     poller = arm_client.agent_pools.begin_create_or_update(RG, "aks-demo", "gpu", stopped)
     assert emu.cluster("aks-demo").pool("gpu").provisioning_state == "Starting"
+    emu.finish_operations()
     assert poller.result(timeout=10).power_state.code == "Running"
     assert emu.cluster("aks-demo").pool("gpu").nodes == 1
 

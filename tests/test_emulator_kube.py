@@ -128,6 +128,7 @@ def test_statefulsets_list_patch_and_scale(apps, emu):
 
 
 def test_ready_replicas_follow_spec_after_the_ready_delay(apps, emu):
+    emu.set_delays(ready=30)
     apps.patch_namespaced_deployment("sample-app-a", "project-a", {"spec": {"replicas": 3}})
     assert apps.read_namespaced_deployment("sample-app-a", "project-a").status.ready_replicas == 2
     emu.advance(emu.delays.ready)
@@ -135,6 +136,7 @@ def test_ready_replicas_follow_spec_after_the_ready_delay(apps, emu):
 
 
 def test_gpu_workload_is_unready_while_its_pool_has_no_nodes_and_while_it_starts(apps, emu, arm_client):
+    emu.set_delays(pool_operation=60, ready=30)
     gpu = emu.cluster("aks-demo")
     gpu.set_pool("gpu", count=0, enable_auto_scaling=False, min_count=None, max_count=None)
     assert apps.read_namespaced_deployment("triton-resnet50", "project-b").status.ready_replicas is None
