@@ -16,12 +16,21 @@ import azure.functions as func
 from scaling.api import LazyContext, create_app
 from scaling.api_backend import build_context, run_tick
 from scaling.api_models import HealthBody
+from scaling.logs import configure_logging
 from scaling.settings import Settings
 
 log = logging.getLogger("scaling.functions")
 
 settings = Settings.from_env()
-context = LazyContext(lambda: build_context(settings))
+
+
+def _start() -> object:
+    """Logging and the engine's context, on the first request or tick (never at import)."""
+    configure_logging(settings)
+    return build_context(settings)
+
+
+context = LazyContext(_start)
 
 # Every route of the ASGI app needs a Functions key (checked by the host); /health is the one exception,
 # served by its own anonymous function below (the host prefers its literal route over the catch-all).

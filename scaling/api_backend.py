@@ -1,24 +1,122 @@
-"""The API's `Backend` over the reconcile engine's context (stores, observers, executor)."""
+"""The API's `Backend` over the reconcile engine's `Context` (stores, observers, executor), plus the few
+things the Functions app and `serve` need from the engine: build the context, run a tick, seed samples."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
 
+from scaling import reconcile
+from scaling.actions import Outcome
+from scaling.api_models import AuditView
+from scaling.audit import AuditRow, override_row
+from scaling.model import Project, ProjectError
+from scaling.names import ClusterId
+from scaling.observed import ObservedCluster
+from scaling.overrides import Override
+from scaling.reconcile import Context, TickReport
 from scaling.settings import Settings
+from scaling.tables import TableNames
+
+UTC = timezone.utc
+LAST_CHANGE_ROWS = 200  # how far back `last_change` looks in a project's audit partition
 
 
-def build_context(settings: Settings) -> Any:
-    """The engine's context for `settings` (Table Storage and cluster clients, built once)."""
-    raise NotImplementedError("waiting for scaling/reconcile.py")
+def build_context(settings: Settings, *, table_names: TableNames | None = None) -> Context:
+    """The engine's context: tables created when missing, cluster clients built lazily per cluster."""
+    # The emulator answers run-commands in well under a second; real AKS takes tens of seconds.
+    poll = 0.2 if settings.local_credential else 5.0
+    return Context.from_settings(settings, table_names=table_names, run_command_poll=poll)
 
 
-def run_tick(context: Any, now: datetime) -> Any:
-    """One timer tick."""
-    raise NotImplementedError("waiting for scaling/reconcile.py")
+def run_tick(context: Context, now: datetime) -> TickReport:
+    """One timer tick (every cluster)."""
+    return reconcile.tick(now, context=context)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    imported: bool
+    names: tuple[str, ...]
+
+
+def import_if_empty(context: Context, path: Path) -> Seeded:
+    """Load the schedules file into the Projects table when it has no project row; else leave it alone."""
+    from scaling.project_file import read_file
+    from scaling.rows import validate_rows
+
+    store = context.projects
+    current = store.read()
+    if current:
+        return Seeded(False, tuple(sorted(current)))
+    if not path.exists():
+        return Seeded(False, ())
+    loaded = validate_rows(read_file(str(path)).rows)
+    store.upsert(loaded.projects, current=current)
+    return Seeded(True, tuple(p.name for p in loaded.projects))
+
+
+def audit_view(row: AuditRow) -> AuditView:
+    return AuditView(
+        time=row.time, project=row.project, cluster=row.cluster, target=row.target, action=row.action,
+        from_=row.from_, to=row.to, trigger=row.trigger, actor=row.actor, reason=row.reason,
+        result=row.result.value, error=row.error, duration_ms=row.duration_ms,
+    )
 
 
 class ContextBackend:
-    def __init__(self, context: Any, settings: Settings) -> None:
+    """`scaling.api_service.Backend` over a reconcile `Context`."""
+
+    def __init__(self, context: Context, settings: Settings | None = None) -> None:
         self.context = context
-        self.settings = settings
+
+    def load_projects(self) -> tuple[Sequence[Project], Sequence[ProjectError]]:
+        loaded = self.context.projects.load()
+        return loaded.projects, loaded.errors
+
+    def observe(self, cluster: ClusterId, projects: Sequence[Project]) -> ObservedCluster:
+        return reconcile.observe(cluster, projects, self.context)
+
+    def overrides(self) -> Sequence[Override]:
+        # Every readable row: the service decides what is active at its own clock; the tick cleans up.
+        return self.context.overrides.all()
+
+    def save_override(self, override: Override) -> None:
+        self.context.overrides.save(override)
+
+    def delete_override(self, override: Override) -> None:
+        self.context.overrides.clear(override.project, override.target)
+
+    def record_override(self, override: Override, *, cleared: bool, now: datetime) -> None:
+        self.context.audit.write([override_row(override, cleared=cleared, now=now)])
+
+    def reconcile(self, project: Project, now: datetime) -> Sequence[Outcome]:
+        # The whole cluster, like a tick: planning one project alone could miss a pool it shares.
+        report = reconcile.reconcile_cluster(project.cluster, now, self.context)
+        if report.error and not report.outcomes:
+            raise RuntimeError(report.error)
+        return [o for o in report.outcomes if o.action.why.project == project.name]
+
+    def audit(self, *, project: str | None, since: datetime | None, until: datetime | None, limit: int,
+              continuation: str | None) -> tuple[Sequence[AuditView], str | None]:
+        rows, token = self.context.audit.query(
+            project=project, since=since, until=until, limit=limit, continuation=continuation
+        )
+        return [audit_view(r) for r in rows], token
+
+    def last_change(self, project: str, target: str) -> datetime | None:
+        rows, _ = self.context.audit.query(project=project, limit=LAST_CHANGE_ROWS)
+        for row in rows:
+            if row.target == target and row.action.startswith("scale-") and row.result.value == "ok":
+                return row.time
+        return None
+
+    def check_storage(self) -> None:
+        self.context.projects.read()
+
+    def check_cluster(self, cluster: ClusterId, projects: Sequence[Project]) -> None:
+        seen = reconcile.observe(cluster, projects, self.context)
+        if seen.error:
+            raise RuntimeError(seen.error)

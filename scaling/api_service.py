@@ -29,7 +29,8 @@ class Backend(Protocol):
 
     def load_projects(self) -> tuple[Sequence[Project], Sequence[ProjectError]]: ...
 
-    def observe(self, cluster: ClusterId, projects: Sequence[Project]) -> ObservedCluster: ...
+    def observe(self, cluster: ClusterId, projects: Sequence[Project]) -> ObservedCluster:
+        """One look at `cluster`; `projects` are all its projects (they decide namespaces and access path)."""
 
     def overrides(self) -> Sequence[Override]: ...
 
@@ -52,7 +53,7 @@ class Backend(Protocol):
 
     def check_storage(self) -> None: ...
 
-    def check_cluster(self, cluster: ClusterId) -> None: ...
+    def check_cluster(self, cluster: ClusterId, projects: Sequence[Project]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,13 @@ class ApiService:
             detail = f"no project lists namespace {ref.namespace} in its Namespaces column"
         raise ApiError(403, f"Deployment {ref.namespace}/{ref.name} is not owned by any project", detail)
 
+    def _members(self, cluster: ClusterId) -> list[Project]:
+        projects, _ = self._load()
+        return [p for p in projects if p.cluster == cluster]
+
     def observe(self, project: Project) -> ObservedCluster:
         try:
-            seen = self.backend.observe(project.cluster, [project])
+            seen = self.backend.observe(project.cluster, self._members(project.cluster) or [project])
         except Exception as error:
             raise ApiError(503, "Kubernetes unreachable", f"cluster {project.cluster.name}: {error}") from error
         if seen.error:
@@ -179,7 +184,7 @@ class ApiService:
     def project_view(self, name: str, now: datetime) -> ProjectView:
         project = self.project(name)
         try:
-            seen = self.backend.observe(project.cluster, [project])
+            seen = self.backend.observe(project.cluster, self._members(project.cluster))
         except Exception as error:
             seen = ObservedCluster(cluster=project.cluster, error=str(error))
         return project_view(project, seen, self._overrides(), now)
@@ -209,7 +214,7 @@ class ApiService:
             return checks
         for cluster in sorted({p.cluster for p in projects}):
             try:
-                self.backend.check_cluster(cluster)
+                self.backend.check_cluster(cluster, [p for p in projects if p.cluster == cluster])
                 checks[f"cluster {cluster.name}"] = "ok"
             except Exception as error:
                 checks[f"cluster {cluster.name}"] = f"unreachable: {error}"
@@ -219,6 +224,9 @@ class ApiService:
 
     def apply_override(self, project: Project, override: Override, now: datetime, who: Caller) -> Applied:
         """Record the override and its audit row, then apply the project's changes at once."""
+        if not project.enabled:
+            raise ApiError(409, f"Project {project.name} is disabled",
+                           "its row has Enabled: false, so the app does not scale its workloads; enable it first")
         before = self.observed_workload(project, override.target) if override.target else None
         try:
             self.backend.save_override(override)

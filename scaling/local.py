@@ -257,10 +257,11 @@ def start_emulator(stack: ExitStack, config: Path, delay: float | None) -> dict[
     if not config.exists():
         raise LocalError(f"emulator configuration {config} not found")
     emulator = Emulator(config)
+    if delay is not None:
+        emulator.set_delays(pool_operation=delay, run_command=delay, ready=delay, hpa_sync=delay,
+                            lro_retry_after=min(delay, 1.0))
     emulator.start()
     stack.callback(emulator.stop)
-    if delay is not None:
-        emulator.set_delays(poolOperation=delay, runCommand=delay, ready=delay, lroRetryAfter=min(delay, 1.0))
     return emulator.env()
 
 
