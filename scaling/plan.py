@@ -10,8 +10,9 @@ parallel:
     AUTOSCALERS_DOWN  then HPAs pinned, ScaledObjects paused, CronJobs suspended (scaling/plan_autoscalers.py:
                       after the target's size is remembered on it, so no controller can race that patch)
     POOLS_UP          going up, node pools first (the ARM operation is started, not awaited)...
+    AUTOSCALERS_UP    ...then HPAs, ScaledObjects and CronJobs get back what they had (a released HPA is
+                      still disabled by its zero target; a still-pinned one would clamp the restore)...
     WORKLOADS_UP      ...then the workloads that run on them
-    AUTOSCALERS_UP    ...then their HPAs, ScaledObjects and CronJobs get back what they had
     POOLS_DOWN        going down, node pools last
 
 Per-workload opt-outs (exclude, own uptime, min-replicas) are applied by scaling/plan_optouts.py.
@@ -56,8 +57,8 @@ class Phase(IntEnum):
     WORKLOADS_DOWN = 1
     AUTOSCALERS_DOWN = 2
     POOLS_UP = 3
-    WORKLOADS_UP = 4
-    AUTOSCALERS_UP = 5
+    AUTOSCALERS_UP = 4
+    WORKLOADS_UP = 5
     POOLS_DOWN = 6
 
 

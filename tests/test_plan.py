@@ -158,7 +158,7 @@ def test_going_up_starts_node_pools_before_workloads():
 def test_phases_order_notices_then_down_workloads_then_up_pools_then_up_workloads_then_down_pools():
     assert list(Phase) == sorted(Phase)
     assert [p.name for p in Phase] == [
-        "REPORT", "WORKLOADS_DOWN", "AUTOSCALERS_DOWN", "POOLS_UP", "WORKLOADS_UP", "AUTOSCALERS_UP", "POOLS_DOWN",
+        "REPORT", "WORKLOADS_DOWN", "AUTOSCALERS_DOWN", "POOLS_UP", "AUTOSCALERS_UP", "WORKLOADS_UP", "POOLS_DOWN",
     ]
 
 
