@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from emulator import kinds, tables
+from emulator import kinds, openapi, tables
 from emulator.faults import Fault
 from emulator.http import Request, Response, Router
 from emulator.kinds import Kind
@@ -101,6 +101,10 @@ def build_router(state: State, cluster_name: str) -> Router:
                    guarded(lambda c, r, g=group, v=version: ok({"kind": "APIGroup", "apiVersion": "v1", **_group(g, v)})))
         router.add("GET", f"/apis/{group}/{version}",
                    guarded(lambda c, r, gv=f"{group}/{version}": ok(_resource_list(c, gv))))
+    router.add("GET", "/openapi/v3", guarded(lambda c, r: ok(openapi.root(c.kinds))))
+    for prefix in sorted({k.prefix for k in cluster.kinds}):
+        router.add("GET", f"/openapi/v3{prefix}", guarded(
+            lambda c, r, p=prefix: ok(openapi.group_version(c.kinds, p, c.config.kubernetes_version))))
     for kind in cluster.kinds:
         _add_kind(router, kind, guarded)
     return router
@@ -138,6 +142,7 @@ def _add_kind(router: Router, kind: Kind, guarded: Callable) -> None:
         kind, r.params["namespace"], r.params["name"], _json(r)))))
     router.add("PATCH", item, guarded(lambda c, r: Response(200, c.store.patch(
         kind, r.params["namespace"], r.params["name"], content(r), r.body))))
+    router.add("DELETE", item, guarded(lambda c, r: Response(200, c.store.delete(kind, r.params["namespace"], r.params["name"]))))
     if kind.scalable:
         scale = f"{item}/scale"
         router.add("GET", scale, guarded(lambda c, r: Response(200, c.store.scale(kind, r.params["namespace"], r.params["name"]))))

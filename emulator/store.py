@@ -221,6 +221,12 @@ class Store:
                 raise invalid(kind, name, "spec.minReplicas",
                               f"Invalid value: {low!r}: must be at least 1 and at most maxReplicas ({high!r})")
 
+    def delete(self, kind: Kind, namespace: str, name: str) -> dict:
+        """Delete at once (no finalizers, no cascading to pods: the emulator has none)."""
+        self.entry(kind, namespace, name)
+        entry = self._entries.pop((kind.plural, namespace if kind.namespaced else "", name))
+        return copy.deepcopy(entry.obj)
+
     def set_status(self, entry: Entry, status: dict) -> None:
         """Controllers write status like the status subresource does: a new resourceVersion."""
         if entry.obj.get("status") != status:

@@ -108,6 +108,10 @@ class ClusterView:
         with self._state.lock:
             return self._cluster().store.create(kind, obj.get("metadata", {}).get("namespace", ""), obj)
 
+    def delete(self, plural: str, namespace: str, name: str) -> dict:
+        with self._state.lock:
+            return self._cluster().store.delete(_kind(plural), namespace, name)
+
     def patch(self, plural: str, namespace: str, name: str, patch: dict) -> dict:
         """A JSON merge patch, as `kubectl patch --type merge` would send (new resourceVersion)."""
         kind = _kind(plural)
