@@ -158,3 +158,20 @@ def test_a_cluster_that_cannot_be_read_is_one_failed_row_per_project(world):
     failed = [r for r in world.audit(since=datetime(2026, 11, 30, tzinfo=UTC), until=datetime(2026, 12, 1, tzinfo=UTC))]
     assert sorted((r.project, r.target, r.result) for r in failed) == [
         ("platform-tools", "cluster", Result.FAILED), ("project-a", "cluster", Result.FAILED)]
+
+
+def test_the_cli_runs_one_tick_and_prints_its_outcomes(world):
+    import io
+    import json
+
+    from scaling import cli
+
+    env = {"SCALING_STORAGE_CONNECTION": world.settings.storage_connection, **world.emu.env()}
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(["reconcile", "--once", "--now", CLOSING, "--dry-run", "--json"], env=env,
+                    table_names=world.names, stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    result = json.loads(out.getvalue())
+    assert {"result": "dry-run", "project": "project-a", "target": "deployment/project-a/sample-app-a",
+            "change": "2 -> 0"} in result["outcomes"]
+    assert demo(world).deployment("project-a", "sample-app-a")["spec"]["replicas"] == 2
