@@ -70,6 +70,9 @@ class Applied:
     def message(self, done: str) -> str:
         if self.dry_run:
             return f"Dry run: {done[0].lower()}{done[1:]} (recorded, nothing changed)"
+        pending = sum(1 for o in self.outcomes if o.result in (Result.FAILED, Result.BUSY))
+        if pending:
+            return f"{done}; {pending} change(s) not done yet, the next tick retries (see results)"
         return done
 
     def lines(self) -> list[str]:
@@ -82,10 +85,10 @@ class Applied:
         return lines + list(self.notes)
 
 
-def _blocking(outcomes: Sequence[Outcome], target: str | None) -> Outcome | None:
-    """The first failed / busy outcome that matters: the target's, or any when the whole project moved."""
+def _blocking(outcomes: Sequence[Outcome], target: str) -> Outcome | None:
+    """The target's failed / busy outcome, if any."""
     for outcome in outcomes:
-        if outcome.result in (Result.FAILED, Result.BUSY) and (target is None or outcome.action.target == target):
+        if outcome.result in (Result.FAILED, Result.BUSY) and outcome.action.target == target:
             return outcome
     return None
 
@@ -262,7 +265,9 @@ class ApiService:
             raise ApiError(500, "Kubernetes API error",
                            f"the override is recorded, but applying it failed: {error}; the next tick retries") from error
         dry_run = self.dry_run or project.dry_run
-        blocking = _blocking(outcomes, ref_target(target) if target else None)
+        # One deployment: its change is the answer, so its failure is the response's. A whole project:
+        # what could not be done now (a pool still busy) is listed and left to the next tick.
+        blocking = _blocking(outcomes, ref_target(target)) if target is not None else None
         if blocking is not None:
             status = 409 if blocking.result is Result.BUSY else 500
             raise ApiError(status, "Kubernetes API error" if status == 500 else "Conflict",
