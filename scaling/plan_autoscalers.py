@@ -2,8 +2,17 @@
 
 Scaling a Deployment to 0 does not hold if something else owns its replica count, so each such owner is
 *held* while the app holds its target, and *released* exactly as it was when the app lets the target go.
-Every hold writes the remembered original in the same merge patch (guarded by `resourceVersion`) as the
-change itself, like the workloads' `aks-hours/original-replicas`.
+Every hold writes the remembered original in the same merge patch as the change itself, like the
+workloads' `aks-hours/original-replicas`.
+
+Preconditions. A CronJob patch carries `metadata.resourceVersion` (a stale write is a 409, retried next
+tick). An HPA or ScaledObject patch does not: their controllers rewrite their status (current metrics,
+replica counts, KEDA's lastActiveTime) every sync, 15-30 s, and every status write is a new
+resourceVersion. On the run-command path the read and the write are tens of seconds apart, so a guarded
+write would be a 409 tick after tick and the hold would never land; our own scale-down of the target
+changes their status too. What the guard would protect is small: the originals are only written when
+the object has none (read in the same tick), and a later tick never overwrites them; the one loss is a
+min/max edited by hand in the seconds between our read and our write.
 
 HorizontalPodAutoscaler (autoscaling/v2). An HPA cannot have `minReplicas: 0` unless the HPAScaleToZero
 feature gate is on, so it is not "set to 0". Two facts carry the approach instead:
@@ -28,10 +37,14 @@ and no error.
 CronJob (batch/v1): `spec.suspend: true` while the project is down, the original in
 `aks-hours/original-suspend`, restored exactly. Jobs already running are left to finish and reported.
 
-Phases: holds are applied after the workloads' scale-down (Phase.AUTOSCALERS_DOWN in scaling/plan.py), so the
-target's original size is remembered on it before KEDA or the HPA could change it (a controller writing the
-target first would make that patch a 409 and the next tick would remember its count instead); releases come
-after the workloads are restored (AUTOSCALERS_UP).
+Order (phases in scaling/plan.py). Going down, holds come after the workloads' scale-down
+(AUTOSCALERS_DOWN): the target's size is remembered on it first; a paused KEDA writing the target before
+that would make the workload's patch a 409, and the next tick would find it at 0 with nothing remembered.
+Going up, releases come *before* the workloads are restored (AUTOSCALERS_UP, after the pools): a still
+pinned HPA or a still paused KEDA would clamp a restored target back (to 1, to 0) before its release and
+the remembered size, already removed, would be lost. Released first, an HPA is still disabled by its zero
+target; a KEDA that starts the target itself makes the restore a 409, and the next tick, finding the
+annotation still there, restores the exact size.
 """
 
 from __future__ import annotations
@@ -168,13 +181,12 @@ def _hpa_change(
     cluster: ClusterId, hpa: ObservedHpa, *, min_max: tuple[int, int],
     annotations: Mapping[str, str | None] | None, before: str, direction: Direction, why: Why,
 ) -> ObjectChange:
-    metadata: dict[str, object] = {"resourceVersion": hpa.resource_version}
+    # No resourceVersion: see "Preconditions" in the module docstring.
+    patch: dict[str, object] = {"spec": {"minReplicas": min_max[0], "maxReplicas": min_max[1]}}
     if annotations is not None:
-        metadata["annotations"] = dict(annotations)
+        patch["metadata"] = {"annotations": dict(annotations)}
     return ObjectChange(
-        cluster, HPA_RESOURCE, hpa.namespace, hpa.name,
-        {"metadata": metadata, "spec": {"minReplicas": min_max[0], "maxReplicas": min_max[1]}},
-        before, _hpa_size(*min_max), direction, why,
+        cluster, HPA_RESOURCE, hpa.namespace, hpa.name, patch, before, _hpa_size(*min_max), direction, why,
     )
 
 
@@ -214,10 +226,10 @@ def _scaled_change(
     cluster: ClusterId, scaled: ObservedScaledObject, annotations: Mapping[str, str | None],
     before: str, after: str, direction: Direction, why: Why,
 ) -> ObjectChange:
+    # No resourceVersion: see "Preconditions" in the module docstring.
     return ObjectChange(
         cluster, SCALED_OBJECT_RESOURCE, scaled.namespace, scaled.name,
-        {"metadata": {"resourceVersion": scaled.resource_version, "annotations": dict(annotations)}},
-        before, after, direction, why,
+        {"metadata": {"annotations": dict(annotations)}}, before, after, direction, why,
     )
 
 
