@@ -37,6 +37,7 @@ CONFLICT = 4  # a row changed in the table while it was being written; nothing o
 COMMAND_MODULES = (
     "scaling.cli_schedules", "scaling.cli_plan", "scaling.cli_overrides", "scaling.cli_audit", "scaling.cli_report",
     "scaling.cli_reconcile",
+    "scaling.cli_serve",
 )
 
 
