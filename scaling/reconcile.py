@@ -135,6 +135,7 @@ class ClusterReport:
     error: str | None = None  # observation failed, or the cluster's run crashed
     audit_error: str | None = None  # rows could not be written (the changes stand; originals are on objects)
     rows: int = 0
+    audit_calls: int = 0  # entity transactions that wrote the rows
     duration_ms: int = 0
 
 
@@ -258,8 +259,8 @@ def _run_cluster(
             ]
         for outcome in outcomes:
             _log(outcome)
-        rows, audit_error = _audit(outcomes, now, context, tick_id, audit_scope(cluster))
-    return ClusterReport(cluster, names, tuple(outcomes), error, audit_error, rows,
+        rows, calls, audit_error = _audit(outcomes, now, context, tick_id, audit_scope(cluster))
+    return ClusterReport(cluster, names, tuple(outcomes), error, audit_error, rows, calls,
                          int((time.monotonic() - started) * 1000))
 
 
@@ -340,22 +341,22 @@ def audit_scope(cluster: ClusterId) -> str:
 
 def _audit(
     outcomes: Iterable[Outcome], now: datetime, context: Context, tick_id: str, scope: str
-) -> tuple[int, str | None]:
+) -> tuple[int, int, str | None]:
     chosen = [
         o for o in outcomes
         if not isinstance(o.action, Notice) or context.notices.due(o.action, now)
     ]
     if not chosen:
-        return 0, None
+        return 0, 0, None
     rows: list[AuditRow] = [
         row_for(o, time=now, tick=tick_id, sequence=n, scope=scope) for n, o in enumerate(chosen)
     ]
     try:
-        context.audit.write(rows)
+        calls = context.audit.write(rows)
     except Exception as exc:  # noqa: BLE001 - the changes stand; their originals are on the objects
         log.error("audit rows of %d actions not written: %s", len(rows), exc)
-        return 0, f"{type(exc).__name__}: {exc}"
-    return len(rows), None
+        return 0, 0, f"{type(exc).__name__}: {exc}"
+    return len(rows), calls, None
 
 
 def _log(outcome: Outcome) -> None:

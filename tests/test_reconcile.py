@@ -175,3 +175,17 @@ def test_the_cli_runs_one_tick_and_prints_its_outcomes(world):
     assert {"result": "dry-run", "project": "project-a", "target": "deployment/project-a/sample-app-a",
             "change": "2 -> 0"} in result["outcomes"]
     assert demo(world).deployment("project-a", "sample-app-a")["spec"]["replicas"] == 2
+
+
+def test_reconcile_cluster_does_one_cluster_only(settings, table_names, emu):
+    from scaling.names import cluster_id
+    from scaling.reconcile import reconcile_cluster
+
+    world = World.build(settings, table_names, emu, sample_projects("project-a", "nightly-batch"))
+    world.emu.reset_calls()
+    report = reconcile_cluster(cluster_id(emu.cluster_id("aks-demo")), datetime.fromisoformat(CLOSING),
+                               world.context, tick_id="fanout1")
+    assert report.projects == ("project-a",) and report.outcomes
+    assert world.emu.calls(cluster="aks-private") == 0 and world.emu.calls(route="*runCommand") == 0
+    assert demo(world).deployment("project-a", "sample-app-a")["spec"]["replicas"] == 0
+    assert {r.tick for r in world.audit(project="project-a")} == {"fanout1"}
