@@ -21,7 +21,6 @@ from emulator.config import Config
 from emulator.server import Emulator
 from scaling.actions import Result
 from scaling.audit import AuditStore
-from scaling.names import cluster_id
 from scaling.reconcile import Context, tick
 from scaling.rows import row_to_project
 from scaling.store import ProjectStore
@@ -87,7 +86,7 @@ def night(night_emulator: Emulator, settings, table_names):
     service = TableServiceClient.from_connection_string(settings.storage_connection)
     ensure_tables(service, table_names)
     context = Context.from_settings(settings, table_names=table_names, run_command_poll=0.05)
-    return night_emulator, context, ProjectStore(service, table_names)
+    return night_emulator, context, ProjectStore(service, table_names), AuditStore(service, table_names.audit)
 
 
 def add_project(store: ProjectStore, emu: Emulator, cluster: str, access: str, name: str = "nightshift") -> None:
@@ -107,9 +106,8 @@ def snapshot(emu: Emulator, cluster: str) -> dict:
     """What a person would compare in the morning: specs and annotations, and the pool's settings."""
     view = emu.cluster(cluster)
     found = {}
-    for plural in ("deployments", "horizontalpodautoscalers", "cronjobs", "scaledobjects"):
-        if plural == "scaledobjects" and not emu.config.clusters[[c.name for c in emu.config.clusters].index(cluster)].keda:
-            continue
+    keda = next(c.keda for c in emu.config.clusters if c.name == cluster)
+    for plural in ("deployments", "horizontalpodautoscalers", "cronjobs", *(("scaledobjects",) if keda else ())):
         for obj in view.objects(plural, NS):
             found[f"{plural}/{obj['metadata']['name']}"] = (obj["spec"], obj["metadata"].get("annotations") or {})
     gpu = view.pool("gpu")
@@ -151,7 +149,7 @@ NIGHT = [at(0, 17, 55), at(0, 18), at(0, 18, 5), at(0, 23), at(1, 2), at(1, 2, 5
 
 @pytest.mark.parametrize("access", ["api", "run-command"])
 def test_a_night_holds_autoscaled_workloads_and_cronjobs_down_and_restores_them_exactly(night, access):
-    emu, context, store = night
+    emu, context, store, audit = night
     cluster = CLUSTER_OF[access]
     add_project(store, emu, cluster, access)
     before = snapshot(emu, cluster)
@@ -171,8 +169,7 @@ def test_a_night_holds_autoscaled_workloads_and_cronjobs_down_and_restores_them_
     view = emu.cluster(cluster)
     assert view.deployment(NS, "web")["spec"]["replicas"] == 3 and view.deployment(NS, "consumer")["spec"]["replicas"] == 2
 
-    rows, _ = AuditStore(TableServiceClient.from_connection_string(context.settings.storage_connection),
-                         context.audit._table.table_name).query(project="nightshift", limit=100)
+    rows, _ = audit.query(project="nightshift", limit=100)
     story = [
         (f"{r.time.astimezone(BERLIN):%H:%M}", r.target, r.from_, r.to, r.result.value)
         for r in sorted(rows, key=lambda r: (r.time, r.sequence)) if r.action != "report"
@@ -200,7 +197,7 @@ def test_a_night_holds_autoscaled_workloads_and_cronjobs_down_and_restores_them_
 
 @pytest.mark.parametrize("access", ["api", "run-command"])
 def test_a_deployment_raised_by_hand_at_night_is_clamped_by_its_pinned_hpa_and_put_back(night, access):
-    emu, context, store = night
+    emu, context, store, _ = night
     cluster = CLUSTER_OF[access]
     add_project(store, emu, cluster, access)
     run_night(emu, context, cluster, [at(0, 18)])
@@ -216,7 +213,7 @@ def test_a_deployment_raised_by_hand_at_night_is_clamped_by_its_pinned_hpa_and_p
 
 @pytest.mark.parametrize("access", ["api", "run-command"])
 def test_a_cluster_without_the_keda_crd_holds_its_hpa_and_cronjob_without_error(night, access):
-    emu, context, store = night
+    emu, context, store, _ = night
     add_project(store, emu, "aks-plain", access)
     before = snapshot(emu, "aks-plain")
     reports = run_night(emu, context, "aks-plain", [at(0, 18), at(0, 23), at(1, 7, 30), at(1, 8)])
