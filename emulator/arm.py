@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import base64
-import math
 import re
 from typing import Callable
 
 import yaml
 
 from emulator.faults import Fault
-from emulator.http import _INVALID, Request, Response, Router
+from emulator.http import Request, Response, Router
 from emulator.pools import ArmError, Pool, busy, validate
 from emulator.runcommand import CommandError, Runner
 from emulator.state import Cluster, Operation, State
@@ -95,7 +94,7 @@ def build_router(state: State, runner: Runner, kube_url: Callable[[str], str], c
         if current is not None and current.pending is not None:
             raise busy(current)
         body = request.json()
-        props = validate(current, None if body is _INVALID else body, name=name,
+        props = validate(current, body, name=name,
                          other_system_pools=cluster.system_pools(besides=name))
         pool = current or Pool(name=name, props={})
         op = pool.start(props, now=state.clock.now(), delay=state.delays.pool_operation,
@@ -121,7 +120,7 @@ def build_router(state: State, runner: Runner, kube_url: Callable[[str], str], c
     def run_command(request: Request, cluster: Cluster) -> Response:
         body = request.json()
         try:
-            command = runner.submit(cluster.name, None if body is _INVALID else body)
+            command = runner.submit(cluster.name, body)
         except CommandError as error:
             raise ArmError(400, "InvalidParameter", str(error), target="properties.command") from None
         result_path = f"{cluster.id}/commandResults/{command.id}"

@@ -8,7 +8,6 @@ totalled without knowing concrete names; rules and queries match them with shell
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -169,7 +168,3 @@ class Calls:
     def counter(self, calls: Iterable[Call] | None = None) -> Counter:
         """Calls per (service, method, route template)."""
         return Counter((c.service, c.method, c.route) for c in (self.log() if calls is None else calls))
-
-
-def now() -> float:
-    return time.monotonic()

@@ -34,13 +34,11 @@ class Request:
     host: str
 
     def json(self) -> Any:
+        """The JSON body; None when it is empty or not JSON (handlers then report what they needed)."""
         try:
             return json.loads(self.body or b"null")
         except ValueError:
-            return _INVALID
-
-
-_INVALID = object()
+            return None
 
 
 @dataclass

@@ -65,16 +65,16 @@ def build_router(state: State, cluster_name: str) -> Router:
     cluster = state.cluster(cluster_name)
     router = Router()
 
-    def guarded(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    def guarded(handler: Callable[[Cluster, Request], Response]) -> Callable[[Request], Response]:
+        """Any bearer token; no dry runs or watches (said plainly rather than half done); time settled first."""
         def run(request: Request) -> Response:
             auth = request.headers.get("Authorization") or ""
             if not auth.startswith("Bearer ") or not auth[7:].strip():
                 return render_error(401, request.method, request.path, None)
-            for unsupported in ("dryRun", "watch"):
-                if request.query.get(unsupported) not in (None, "", "false", "0"):
-                    raise_bad = bad_request(f"the emulator does not support {unsupported}={request.query[unsupported]}")
-                    return Response(400, raise_bad.status())
             try:
+                for unsupported in ("dryRun", "watch"):
+                    if request.query.get(unsupported) not in (None, "", "false", "0"):
+                        raise bad_request(f"the emulator does not support {unsupported}={request.query[unsupported]}")
                 with state.lock:
                     state.settle()
                     response = handler(state.cluster(cluster_name), request)  # reset() replaces clusters
@@ -85,8 +85,8 @@ def build_router(state: State, cluster_name: str) -> Router:
                 return Response(error.code, error.status())
         return run
 
-    def ok(body: dict, status: int = 200) -> Response:
-        return Response(status, body)
+    def ok(body: dict | None) -> Response:
+        return Response(200, body) if body is not None else render_error(404, "GET", "", None)
 
     router.add("GET", "/version", guarded(lambda c, r: ok(_version(c))))
     router.add("GET", "/api", guarded(lambda c, r: ok({

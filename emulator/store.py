@@ -11,7 +11,7 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable
 
 from emulator import kinds
