@@ -14,10 +14,11 @@ from datetime import datetime, timezone
 import azure.functions as func
 
 from scaling.api import LazyContext, create_app
-from scaling.api_backend import build_context, run_tick
+from scaling.api_backend import build_context
 from scaling.api_models import HealthBody
 from scaling.logs import configure_logging
 from scaling.settings import Settings
+from scaling.triggers import run_queue_message, run_timer
 
 log = logging.getLogger("scaling.functions")
 
@@ -53,4 +54,12 @@ def reconcile_timer(timer: func.TimerRequest) -> None:
     # A past-due timer (host down, cold start) fires once for all missed slots: one tick repairs everything.
     if timer.past_due:
         log.warning("timer is past due; running one tick now")
-    run_tick(context.get(), datetime.now(timezone.utc))
+    # SCALING_FANOUT=queue: send one message per cluster instead of reconciling them all here.
+    run_timer(context.get(), datetime.now(timezone.utc))
+
+
+@app.function_name(name="reconcile_cluster")
+@app.queue_trigger(arg_name="message", queue_name="%SCALING_QUEUE_NAME%", connection="AzureWebJobsStorage")
+def reconcile_cluster(message: func.QueueMessage) -> None:
+    # One cluster per message, under its lock row; raising makes the host retry, then poison-queue it.
+    run_queue_message(context.get(), message.get_body(), message.dequeue_count, datetime.now(timezone.utc))

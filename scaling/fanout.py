@@ -232,9 +232,14 @@ class Worker:
             return self._reconcile(message, count, now)
 
     def _reconcile(self, message: ClusterMessage, count: int, now: datetime) -> HandleResult:
-        lease = self.locks.acquire(
-            message.cluster, owner=self.owner, tick=message.tick, tick_time=message.tick_time, now=now
-        )
+        try:
+            lease = self.locks.acquire(
+                message.cluster, owner=self.owner, tick=message.tick, tick_time=message.tick_time, now=now
+            )
+        except Exception as exc:  # Table Storage down: the host retries; the last attempt is audited
+            if count >= self.max_dequeue_count:
+                self._poison(message, now, f"lock not taken on the last of {count} attempts: {exc}")
+            raise
         if lease.verdict is Verdict.DONE:
             log.info("tick %s of %s already reconciled; skipped", message.tick, message.cluster.name)
             return HandleResult(Handled.DUPLICATE, message)

@@ -36,7 +36,7 @@ def binding(function, kind: str) -> dict:
 
 
 def test_the_app_indexes_the_api_health_and_timer_functions(function_app):
-    assert set(functions(function_app)) == {"http_app_func", "health", "reconcile_timer"}
+    assert set(functions(function_app)) == {"http_app_func", "health", "reconcile_timer", "reconcile_cluster"}
 
 
 def test_every_api_route_needs_a_function_key(function_app):

@@ -1,0 +1,146 @@
+"""What the Functions triggers (and `serve`'s timer) run: a tick in-process or fanned out over the queue,
+one queue message, and audit rows kept in memory while Table Storage is down.
+
+`SCALING_FANOUT=in-process` (small installs): the timer runs `reconcile.tick`, every cluster in parallel.
+`SCALING_FANOUT=queue`: the timer loads the projects and sends one message per cluster
+(scaling/fanout.py); the queue trigger reconciles that cluster under its lock.
+
+Table Storage down: a tick cannot load projects, so it changes nothing and fails; a tick that loses
+storage half-way keeps its changes (originals are on the objects) but cannot write their audit rows.
+Either way the rows (including one saying the tick failed) stay in this process's `AuditBuffer` and are
+written by the first tick that finds storage again. Rows are upserts with fixed keys, so writing a batch
+twice is harmless. A process that dies meanwhile loses those rows, never an original size.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from scaling.actions import Result
+from scaling.audit import AuditRow, AuditStore
+from scaling.fanout import SYSTEM_PROJECT, Worker, clusters_of, enqueue_tick, ensure_queue, instance_owner, queue_client
+from scaling.locks import LockStore
+from scaling.logs import new_tick_id, redact
+from scaling.tables import TableNames, table_service
+
+log = logging.getLogger("scaling.triggers")
+
+UTC = timezone.utc
+MAX_PENDING = 20_000  # about 4 MB of rows; beyond that the oldest are dropped (and the drop is logged)
+
+
+class AuditBuffer:
+    """An AuditStore that keeps the rows it could not write and sends them with the next write."""
+
+    def __init__(self, store: AuditStore, *, limit: int = MAX_PENDING) -> None:
+        self.store = store
+        self.limit = limit
+        self._pending: list[AuditRow] = []
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:  # query() and anything else: the store's own
+        return getattr(self.store, name)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def keep(self, rows: Sequence[AuditRow]) -> None:
+        """Hold `rows` for the next write without trying now."""
+        with self._lock:
+            self._pending.extend(rows)
+            overflow = len(self._pending) - self.limit
+            if overflow > 0:
+                del self._pending[:overflow]
+                log.error("audit buffer full: %d oldest unwritten rows dropped", overflow)
+
+    def write(self, rows: Sequence[AuditRow]) -> int:
+        with self._lock:
+            batch, self._pending = self._pending + list(rows), []
+        if not batch:
+            return 0
+        try:
+            return self.store.write(batch)
+        except Exception:
+            self.keep(batch)
+            raise
+
+    def flush(self) -> int:
+        """Write what is pending; return the calls made (0 when nothing was pending). Raises if storage is down."""
+        return self.write([])
+
+
+def buffered(context: Any) -> AuditBuffer:
+    """The context's audit store, wrapped in an AuditBuffer once (the context lives for the process)."""
+    if not isinstance(context.audit, AuditBuffer):
+        context.audit = AuditBuffer(context.audit)
+    return context.audit
+
+
+def failed_tick_row(now: datetime, tick_id: str, error: BaseException) -> AuditRow:
+    return AuditRow(
+        time=now.astimezone(UTC), project=SYSTEM_PROJECT, target="tick", action="reconcile",
+        result=Result.FAILED, actor="timer", reason="tick failed; the next tick retries",
+        error=redact(f"{type(error).__name__}: {error}")[:1000], tick=tick_id,
+    )
+
+
+def run_timer(context: Any, now: datetime, *, tick_id: str | None = None, queue: Any = None) -> Any:
+    """One timer firing: flush audit rows left by earlier ticks, then tick in-process or fan out.
+    Returns the TickReport (in-process) or the number of messages sent (queue)."""
+    from scaling import reconcile
+
+    tick_id = tick_id or new_tick_id()
+    audit = buffered(context)
+    if audit.pending:
+        try:
+            audit.flush()
+            log.info("wrote audit rows kept from earlier ticks")
+        except Exception as exc:  # still down: the tick below will tell
+            log.warning("Table Storage still unavailable for %d kept audit rows: %s", audit.pending, redact(str(exc)))
+    try:
+        if context.settings.fanout == "queue":
+            loaded = context.projects.load()
+            queue = queue or queue_client(context.settings)
+            ensure_queue(queue)
+            return enqueue_tick(queue, clusters_of(loaded.projects), tick=tick_id, tick_time=now)
+        return reconcile.tick(now, context=context, tick_id=tick_id)
+    except Exception as exc:
+        audit.keep([failed_tick_row(now, tick_id, exc)])
+        raise
+
+
+_workers: dict[int, Worker] = {}
+_workers_lock = threading.Lock()
+
+
+def worker_for(context: Any, *, table_names: TableNames | None = None) -> Worker:
+    """The queue worker of this process over `context` (built once: its clients are reused)."""
+    from scaling import reconcile
+
+    with _workers_lock:
+        worker = _workers.get(id(context))
+        if worker is None:
+            names = table_names or TableNames()
+            locks = LockStore(table_service(context.settings), names.locks)
+            requeue_queue = queue_client(context.settings)
+
+            def requeue(message, delay: int) -> None:
+                requeue_queue.send_message(message.to_json(), visibility_timeout=delay)
+
+            def reconcile_one(cluster, now, tick) -> None:
+                reconcile.reconcile_cluster(cluster, now, context, tick_id=tick)
+
+            worker = Worker(locks=locks, audit=buffered(context), reconcile=reconcile_one,
+                            owner=instance_owner(), requeue=requeue)
+            _workers[id(context)] = worker
+        return worker
+
+
+def run_queue_message(context: Any, body: str | bytes, dequeue_count: int | None, now: datetime) -> Any:
+    """One delivery of the queue trigger."""
+    return worker_for(context).handle(body, dequeue_count, now=now)
