@@ -12,7 +12,7 @@ from scaling import reconcile
 from scaling.actions import Outcome
 from scaling.api_models import AuditView
 from scaling.audit import AuditRow, override_row
-from scaling.model import Project, ProjectError
+from scaling.model import Access, Project, ProjectError
 from scaling.names import ClusterId
 from scaling.observed import ObservedCluster
 from scaling.overrides import Override
@@ -117,6 +117,11 @@ class ContextBackend:
         self.context.projects.read()
 
     def check_cluster(self, cluster: ClusterId, projects: Sequence[Project]) -> None:
+        """ARM answers for every cluster; the Kubernetes API too where the app talks to it directly. A
+        run-command cluster is not probed with a run-command: that takes tens of seconds per probe."""
+        if reconcile.access_of(projects) is Access.RUN_COMMAND:
+            self.context.pools.observe(cluster)
+            return
         seen = reconcile.observe(cluster, projects, self.context)
         if seen.error:
             raise RuntimeError(seen.error)

@@ -7,6 +7,8 @@ through `Backend`. scaling/api_backend.py implements `Backend` over the reconcil
 
 from __future__ import annotations
 
+import contextvars
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, Sequence
@@ -174,13 +176,17 @@ class ApiService:
     def project_views(self, now: datetime) -> tuple[list[ProjectView], list[str]]:
         projects, errors = self._load()
         overrides = self._overrides()
-        seen: dict[ClusterId, ObservedCluster] = {}
-        for cluster in sorted({p.cluster for p in projects}):
-            members = [p for p in projects if p.cluster == cluster]
+        clusters = sorted({p.cluster for p in projects})
+
+        def look(cluster: ClusterId) -> ObservedCluster:
             try:
-                seen[cluster] = self.backend.observe(cluster, members)
-            except Exception as error:
-                seen[cluster] = ObservedCluster(cluster=cluster, error=str(error))
+                return self.backend.observe(cluster, [p for p in projects if p.cluster == cluster])
+            except Exception as error:  # shown as the projects' error, the other clusters still answer
+                return ObservedCluster(cluster=cluster, error=str(error))
+
+        # Clusters side by side: a run-command cluster takes tens of seconds, the others need not wait.
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(clusters)))) as pool:
+            seen = dict(zip(clusters, pool.map(lambda c: contextvars.copy_context().run(look, c), clusters)))
         views = [project_view(p, seen.get(p.cluster), overrides, now) for p in sorted(projects, key=lambda p: p.name)]
         return views, [str(e) for e in errors]
 
@@ -215,12 +221,18 @@ class ApiService:
         except Exception as error:
             checks["table-storage"] = f"unreachable: {error}"
             return checks
-        for cluster in sorted({p.cluster for p in projects}):
+        clusters = sorted({p.cluster for p in projects})
+
+        def check(cluster: ClusterId) -> str:
             try:
                 self.backend.check_cluster(cluster, [p for p in projects if p.cluster == cluster])
-                checks[f"cluster {cluster.name}"] = "ok"
+                return "ok"
             except Exception as error:
-                checks[f"cluster {cluster.name}"] = f"unreachable: {error}"
+                return f"unreachable: {error}"
+
+        with ThreadPoolExecutor(max_workers=max(1, min(8, len(clusters)))) as pool:
+            results = list(pool.map(lambda c: contextvars.copy_context().run(check, c), clusters))
+        checks.update({f"cluster {c.name}": r for c, r in zip(clusters, results)})
         return checks
 
     # -- changing --------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 from scaling.ncrontab import Ncrontab
 from scaling.settings import Settings
@@ -169,11 +169,33 @@ def api_key_for(settings: Settings) -> tuple[str, bool]:
     return secrets.token_urlsafe(24), True
 
 
-def banner(*, url: str, key: str, generated: bool, started: list[str], projects: list[str],
+def project_lines(projects: Sequence[Any], now: datetime) -> list[str]:
+    """One line per project: what its schedule says now and when that changes (local time)."""
+    lines = []
+    for project in projects:
+        schedule = project.schedule
+        state = "up" if schedule.is_up(now) else "down"
+        change = schedule.next_change(now)
+        until = (f"until {change.astimezone(schedule.zone):%a %H:%M} {schedule.timezone}" if change
+                 else "(never changes)")
+        extra = "" if project.enabled else "  [disabled]"
+        lines.append(f"{project.name:<16} {state:<4} {until}{extra}")
+    return lines
+
+
+def example_project(projects: Sequence[Any]) -> str:
+    """The project the curl examples use: an enabled one reached directly whose schedule changes."""
+    for project in projects:
+        if project.enabled and project.access.value == "api" and project.schedule.next_change(
+                datetime.now(timezone.utc)) is not None:
+            return project.name
+    return projects[0].name if projects else "<project>"
+
+
+def banner(*, url: str, key: str, generated: bool, started: list[str], projects: list[str], example: str,
            timer: str, next_run: datetime) -> str:
-    """What `serve` prints once it listens: URLs, the key, and curl examples ready to paste."""
+    """What `serve` prints once it listens: URLs, the key, the projects, and curl examples to paste."""
     auth = f'-H "Authorization: Bearer {key}"'
-    example = projects[0] if projects else "<project>"
     lines = [
         "",
         f"aks-hours is serving on {url}",
@@ -184,12 +206,13 @@ def banner(*, url: str, key: str, generated: bool, started: list[str], projects:
     ]
     lines += [f"  started:             {item}" for item in started]
     if projects:
-        lines.append(f"  projects:            {', '.join(projects)}")
+        lines += ["", "Projects (by their schedules; GET /api/v1/projects shows the clusters' actual state):"]
+        lines += [f"  {line}" for line in projects]
     lines += [
         "",
         "Try:",
         f"  curl -s {auth} {url}/api/v1/projects",
-        f"  curl -s {auth} {url}/api/v1/projects/{example}/plan?days=7",
+        f"  curl -s {auth} '{url}/api/v1/projects/{example}/plan?days=7'",
         f"  curl -s -X POST {auth} -H 'Content-Type: application/json' \\",
         f"       -d '{{\"action\":\"down\",\"reason\":\"trying aks-hours\"}}' {url}/api/v1/projects/{example}/override",
         f"  curl -s -X DELETE {auth} {url}/api/v1/projects/{example}/override",
@@ -311,7 +334,9 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
             timer.run_once(datetime.now(timezone.utc))
         timer.start()
         stack.callback(timer.stop)
-        echo(banner(url=url, key=key, generated=generated, started=started, projects=list(projects.names),
+        loaded = context.projects.load().projects
+        echo(banner(url=url, key=key, generated=generated, started=started,
+                    projects=project_lines(loaded, datetime.now(timezone.utc)), example=example_project(loaded),
                     timer=settings.timer_schedule, next_run=timer.next_run()), out)
         server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
         try:
