@@ -17,6 +17,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 from zoneinfo import ZoneInfo
 
+from emulator import kinds
 from emulator.config import Config
 from emulator.server import Emulator
 from scaling.actions import Result
@@ -127,13 +128,14 @@ def assert_held(emu: Emulator, cluster: str, when: str) -> None:
     assert cron["spec"]["suspend"] is True, f"{when}: the 02:00 CronJob would fire and pull a GPU node up"
 
 
-def run_night(emu: Emulator, context: Context, cluster: str, ticks: list[datetime]) -> list:
-    """Tick at each moment; between two, the emulator's clock moves on as far (controllers catch up)."""
+def run_night(emu: Emulator, context: Context, cluster: str, ticks: list[datetime], *, quiet: bool = True) -> list:
+    """Tick at each moment; between two, the emulator's clock moves on as far (controllers catch up).
+    `quiet`: no tick reports anything (no notice)."""
     reports = []
     for index, now in enumerate(ticks):
         report = tick(now, context=context)
         assert report.failures == 0, [o for o in report.outcomes if o.result is Result.FAILED]
-        assert not [o for o in report.outcomes if o.result is Result.SKIPPED], "nothing reported as skipped"
+        assert not quiet or not [o for o in report.outcomes if o.result is Result.SKIPPED], "nothing reported"
         reports.append(report)
         emu.finish_operations()
         if index + 1 < len(ticks):
@@ -221,3 +223,31 @@ def test_a_cluster_without_the_keda_crd_holds_its_hpa_and_cronjob_without_error(
     hpa_night = [o for o in reports[0].changes if o.action.target.startswith("horizontalpodautoscaler/")]
     assert [o.result for o in hpa_night] == [Result.OK]
     assert snapshot(emu, "aks-plain") == before
+
+
+@pytest.mark.parametrize("access", ["api", "run-command"])
+def test_a_job_still_running_when_its_cronjob_is_suspended_is_left_to_finish_and_reported(night, access):
+    emu, context, store, audit = night
+    cluster = CLUSTER_OF[access]
+    add_project(store, emu, cluster, access)
+    view = emu.cluster(cluster)
+    job = view.create("jobs", {
+        "metadata": {"name": "nightly-29410", "namespace": NS, "ownerReferences": [
+            {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "uid": "u", "controller": True}]},
+        "spec": {"template": {"spec": {"containers": [], "restartPolicy": "Never"}}}, "status": {"active": 1},
+    })
+    # The emulator has no CronJob controller to list the Job in the CronJob's status: do its part.
+    with emu.state.lock:
+        store_ = emu.state.cluster(cluster).store
+        entry = store_.entry(kinds.CRONJOBS, NS, "nightly")
+        store_.set_status(entry, {"active": [{"kind": "Job", "namespace": NS, "name": "nightly-29410"}]})
+
+    [report] = run_night(emu, context, cluster, [at(0, 18)], quiet=False)
+
+    [notice] = [o.action for o in report.outcomes if o.action.target == f"cronjob/{NS}/nightly" and o.result is Result.SKIPPED]
+    assert "1 Job(s) still running: left to finish" in notice.message
+    assert view.get("cronjobs", NS, "nightly")["spec"]["suspend"] is True
+    assert view.get("jobs", NS, "nightly-29410") == {**job, "metadata": view.get("jobs", NS, "nightly-29410")["metadata"]}
+    rows, _ = audit.query(project="nightshift", limit=100)
+    assert [r.reason for r in rows if r.action == "report" and r.target == f"cronjob/{NS}/nightly"][0].startswith(
+        "1 Job(s) still running")
