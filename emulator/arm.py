@@ -8,7 +8,7 @@ from typing import Callable
 
 import yaml
 
-from emulator.faults import Fault
+from emulator.faults import Fault, Faults
 from emulator.http import Request, Response, Router
 from emulator.pools import ArmError, Pool, busy, validate
 from emulator.runcommand import CommandError, Runner
@@ -50,7 +50,8 @@ def render_error(status: int, method: str, where: str, fault: Fault | None) -> R
                     retry_headers(fault.retry_after) if fault is not None else {})
 
 
-def build_router(state: State, runner: Runner, kube_url: Callable[[str], str], ca_pem: Callable[[], bytes]) -> Router:
+def build_router(state: State, runner: Runner, faults: Faults, kube_url: Callable[[str], str],
+                 ca_pem: Callable[[], bytes]) -> Router:
     router = Router(ignore_case=True)  # ARM paths are case-insensitive
 
     def arm(handler: Callable[..., Response]) -> Callable[[Request], Response]:
@@ -91,14 +92,17 @@ def build_router(state: State, runner: Runner, kube_url: Callable[[str], str], c
         if (if_match and (current is None or if_match not in ("*", current.etag, f'"{current.etag}"'))) or \
                 (if_none == "*" and current is not None):
             raise ArmError(412, "PreconditionFailed", "The condition specified using HTTP conditional header(s) is not met.")
-        if current is not None and current.pending is not None:
+        if current is not None and current.busy:
             raise busy(current)
         body = request.json()
         props = validate(current, body, name=name,
                          other_system_pools=cluster.system_pools(besides=name))
         pool = current or Pool(name=name, props={})
+        _, failure = faults.take("pool-operation", "PUT", name, cluster.name)
+        error = (failure.code or "AllocationFailed", failure.message or "Allocation failed. We do not have sufficient "
+                 "capacity for the requested VM size in this region. [injected by the emulator]") if failure else None
         op = pool.start(props, now=state.clock.now(), delay=state.delays.pool_operation,
-                        wall=state.clock.wall_text(), created=current is None)
+                        wall=state.clock.wall_text(), created=current is None, error=error)
         cluster.pools[name] = pool
         state.operations[op.id] = Operation(op.id, cluster.name, name, op.start_wall)
         op_path = (f"/subscriptions/{state.config.subscription}{PROVIDER}/locations/"
@@ -114,6 +118,8 @@ def build_router(state: State, runner: Runner, kube_url: Callable[[str], str], c
         body = {"id": request.path, "name": operation.id, "status": operation.status, "startTime": operation.start_wall}
         if operation.end_wall:
             body["endTime"] = operation.end_wall
+        if operation.error:
+            body["error"] = {"code": operation.error[0], "message": operation.error[1]}
         headers = retry_headers(state.delays.lro_retry_after) if operation.status == "InProgress" else {}
         return Response(200, body, headers)
 

@@ -26,7 +26,12 @@ COMMAND_KINDS = {
     "truncate",  # the command runs; its logs are cut after `limit` bytes
     "failed",  # the run-command itself fails: provisioningState Failed with `reason`
 }
-SERVICES = {"arm", "kube", "runcommand", "*"}
+OPERATION_KINDS = {
+    "failed",  # the agent pool operation ends Failed with error `code` / `message` (route = pool name)
+}
+KINDS = {"arm": HTTP_KINDS, "kube": HTTP_KINDS, "*": HTTP_KINDS, "runcommand": COMMAND_KINDS,
+         "pool-operation": OPERATION_KINDS}
+SERVICES = set(KINDS)
 
 
 class FaultError(ValueError):
@@ -51,12 +56,13 @@ class Fault:
     limit: int = 100
     reason: str = "KubernetesPerformanceError"
     code: str | None = None  # error code in the body; a sensible one per status when None
+    message: str | None = None  # error message of a failed pool operation
     applied: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.service not in SERVICES:
             raise FaultError(f"fault service {self.service!r} must be one of {sorted(SERVICES)}")
-        allowed = COMMAND_KINDS if self.service == "runcommand" else HTTP_KINDS
+        allowed = KINDS[self.service]
         if self.kind not in allowed:
             raise FaultError(f"fault kind {self.kind!r} is not valid for service {self.service!r} (valid: {sorted(allowed)})")
         if self.kind == "status" and not 400 <= self.status <= 599:
@@ -101,8 +107,8 @@ class Faults:
         delay, chosen = 0.0, None
         with self._lock:
             for rule in list(self._rules):
-                if rule.service == "runcommand" and service != "runcommand":
-                    continue
+                if rule.kind not in KINDS[service] or (rule.service != service and service not in ("arm", "kube")):
+                    continue  # an HTTP rule never fires on a command or operation, nor the other way
                 if not rule.matches(service, method, route, cluster):
                     continue
                 if rule.kind == "latency":

@@ -45,6 +45,7 @@ class PendingOp:
     state: str  # Creating | Updating | Stopping | Starting
     deadline: float
     start_wall: str
+    error: tuple[str, str] | None = None  # (code, message) when the operation is to end Failed
 
 
 @dataclass
@@ -110,9 +111,18 @@ class Pool:
                 "type": "Microsoft.ContainerService/managedClusters/agentPools", "properties": self.properties()}
 
     # -- life cycle ------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """An operation is in progress (or a test set a transitional provisioningState by hand)."""
+        return self.pending is not None or self.provisioning_state not in ("Succeeded", "Failed", "Canceled")
+
     def settle(self, now: float) -> None:
-        """Finish the pending operation when its time has come: nodes follow count and power state."""
+        """Finish the pending operation when its time has come: nodes follow count and power state,
+        unless it fails, when the nodes stay as they were (ASSUMED: ARM still shows the requested count)."""
         if self.pending is None or now < self.pending.deadline:
+            return
+        if self.pending.error is not None:
+            self.pending, self.provisioning_state = None, "Failed"
             return
         nodes = self.count if self.power_state == "Running" else 0
         if nodes == 0:
@@ -121,7 +131,8 @@ class Pool:
             self.nodes_since = self.pending.deadline
         self.nodes, self.pending, self.provisioning_state = nodes, None, "Succeeded"
 
-    def start(self, props: dict[str, Any], *, now: float, delay: float, wall: str, created: bool) -> PendingOp:
+    def start(self, props: dict[str, Any], *, now: float, delay: float, wall: str, created: bool,
+              error: tuple[str, str] | None = None) -> PendingOp:
         """Accept validated properties and begin the operation that applies them."""
         old_power = self.power_state
         self.props = props
@@ -131,9 +142,11 @@ class Pool:
             state = "Stopping" if self.power_state == "Stopped" else "Starting"
         else:
             state = "Updating"  # ASSUMED: real AKS may show "Scaling" for a count-only change
-        self.pending = PendingOp(id=uuid.uuid4().hex, state=state, deadline=now + delay, start_wall=wall)
+        self.pending = PendingOp(id=uuid.uuid4().hex, state=state, deadline=now + delay, start_wall=wall, error=error)
         self.provisioning_state = state
         self.etag = str(uuid.uuid4())
+        if error is not None:
+            return self.pending  # nothing will change on the nodes
         if self.power_state == "Stopped":
             self.nodes, self.nodes_since = 0, None  # stopping drains at once: pods lose their nodes
         elif self.count < self.nodes:

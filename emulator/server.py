@@ -55,7 +55,7 @@ class Emulator:
                     port, service="kube", cluster=cluster.name, router=kube.build_router(self.state, cluster.name),
                     faults=self.faults, calls=self.calls_log, render_error=kube.render_error, tls=context).start()
             self._arm = Server(self._arm_port, service="arm", cluster="",
-                               router=arm.build_router(self.state, self.runner, self.kube_url,
+                               router=arm.build_router(self.state, self.runner, self.faults, self.kube_url,
                                                        lambda: Path(self.ca_cert).read_bytes()),
                                faults=self.faults, calls=self.calls_log, render_error=arm.render_error, tls=context).start()
         except OSError:
@@ -182,6 +182,13 @@ class Emulator:
     def fail_run_command(self, kind: str = "exit", **fields: Any) -> Fault:
         """Run-command faults: kind exit (exit_code, logs), garbage (logs), truncate (limit), failed (reason)."""
         return self.add_fault(kind, service="runcommand", **fields)
+
+    def fail_pool_operation(self, *, cluster: str = "*", pool: str = "*", code: str = "AllocationFailed",
+                            message: str | None = None, times: int | None = 1) -> Fault:
+        """The next agent pool operation(s) accepted for `pool` end Failed with `code` (ARM error) and the
+        pool shows provisioningState Failed; its nodes stay as they were."""
+        return self.add_fault("failed", service="pool-operation", cluster=cluster, route=pool, code=code,
+                              message=message, times=times)
 
     def clear_faults(self) -> None:
         self.faults.clear()

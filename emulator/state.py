@@ -51,6 +51,7 @@ class Operation:
     start_wall: str
     end_wall: str | None = None
     status: str = "InProgress"
+    error: tuple[str, str] | None = None  # (code, message) of a Failed operation
 
 
 class Cluster:
@@ -131,7 +132,8 @@ class State:
                     if pending is not None and pool.pending is None:
                         operation = self.operations.get(pending.id)
                         if operation is not None:
-                            operation.status = "Succeeded"
+                            operation.status = "Failed" if pending.error else "Succeeded"
+                            operation.error = pending.error
                             operation.end_wall = self.clock.wall_text()
                 controllers.settle(cluster.store, now, self.delays, cluster.available_since)
 

@@ -227,3 +227,23 @@ def test_requests_without_api_version_are_400(emu):
     response = requests.get(f"{emu.arm_url}{emu.cluster_id('aks-demo')}", headers={"Authorization": "Bearer x"},
                             verify=emu.ca_cert, timeout=5)
     assert response.status_code == 400 and response.json()["error"]["code"] == "MissingApiVersionParameter"
+
+
+def test_a_pool_set_busy_by_a_test_refuses_puts(arm_client, emu):
+    emu.cluster("aks-demo").set_pool("gpu", provisioning_state="Upgrading")
+    pool = arm_client.agent_pools.get(RG, "aks-demo", "gpu")
+    with pytest.raises(ResourceExistsError, match=r"\(gpu - Upgrading\)"):
+        arm_client.agent_pools.begin_create_or_update(RG, "aks-demo", "gpu", pool)
+
+
+def test_a_failed_pool_operation_raises_from_the_poller_and_leaves_the_nodes(arm_client, emu):
+    emu.fail_pool_operation(cluster="aks-demo", pool="gpu", code="AllocationFailed")
+    pool = arm_client.agent_pools.get(RG, "aks-demo", "gpu")
+    pool.count = 2
+    with pytest.raises(HttpResponseError) as caught:
+        arm_client.agent_pools.begin_create_or_update(RG, "aks-demo", "gpu", pool).result(timeout=10)
+    assert "AllocationFailed" in str(caught.value)
+    after = emu.cluster("aks-demo").pool("gpu")
+    assert (after.provisioning_state, after.nodes) == ("Failed", 1)
+    pool.count = 1  # a failed pool takes a new PUT
+    assert arm_client.agent_pools.begin_create_or_update(RG, "aks-demo", "gpu", pool).result(timeout=10).count == 1
