@@ -5,12 +5,12 @@ from datetime import datetime
 import pytest
 from zoneinfo import ZoneInfo
 
-from scaling.actions import Direction, Notice, ObjectChange, Result, Trigger, Why
+from scaling.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
 from scaling.annotations import ORIGINAL_REPLICAS
 from scaling.observed import ObservedCluster, ObservedHpa
-from scaling.plan import Desire, plan_scalable
+from scaling.plan import Desire, plan, plan_scalable
 from scaling.plan_optouts import autoscaled_workloads, effective_desire, plan_workload
-from tests.plan_builders import CLUSTER, deployment, project
+from tests.plan_builders import CLUSTER, deployment, observed, pool, project
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN)  # Monday, business hours
@@ -153,3 +153,19 @@ def test_workloads_targeted_by_an_hpa_count_as_autoscaled():
     web = deployment("project-a", "web", 2)
     seen = ObservedCluster(CLUSTER, workloads=(web,), hpas=(ObservedHpa("project-a", "web", web.ref, 1, 5, "1"),))
     assert autoscaled_workloads(seen) == {web.ref}
+
+
+# -- through plan() -------------------------------------------------------------------------------------
+
+
+def test_a_workload_up_by_its_own_hours_keeps_its_node_pool_up():
+    p = project(node_pools=("pa",))
+    seen = observed(pool("pa", 2), deployment("project-a", "web", 2, own_uptime="Mon-Fri 07:00-23:00", node_pool="pa"))
+    assert plan([p], [], seen, MONDAY_NIGHT) == []
+
+
+def test_an_excluded_workload_does_not_keep_its_node_pool_up():
+    p = project(node_pools=("pa",))
+    seen = observed(pool("pa", 2), deployment("project-a", "keep", 2, excluded=True, node_pool="pa"))
+    [change] = plan([p], [], seen, MONDAY_NIGHT)
+    assert isinstance(change, PoolChange) and change.direction is Direction.DOWN
