@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 from scaling.names import dns1123_label, dns1123_subdomain
 
 MARK = "@@aks-hours"
-_BEGIN = re.compile(rf"^{MARK}:begin (?P<section>[a-z-]+)@@$")
+_BEGIN = re.compile(rf"^{MARK}:begin (?P<section>[a-z0-9-]+)@@$")
 _END = re.compile(rf"^{MARK}:end (?P<section>[a-z-]+) rc=(?P<rc>\d+)@@$")
 _RESULT = re.compile(rf"^{MARK}:result (?P<index>\d+) rc=(?P<rc>\d+)@@$")
 _DONE = f"{MARK}:done@@"

@@ -84,6 +84,7 @@ def change_of(cluster: ClusterId, resource: str, namespace: str, name: str, patc
 
 @pytest.fixture
 def backend(emu):
+    emu.finish_operations()  # a settled cluster: no status write changes a resourceVersion mid-test
     return KubeApiBackend(Clients(emulator_settings(emu)))
 
 

@@ -149,6 +149,7 @@ def test_write_results_report_conflicts_per_patch(tmp_path):
     web, db = parse_write_output(run(write_script(patches), env), expected=2)
     assert web.ok and not web.conflict
     assert not db.ok and db.conflict
+    assert db.output == "Error from server (Conflict): the object has been modified"  # no framing lines
 
 
 def test_write_output_missing_results_is_rejected():
