@@ -87,10 +87,24 @@ def open_page(browser: Any, url: str, key: str, *, query: str = "", width: int =
     return page
 
 
+def demo_override(url: str, key: str) -> None:
+    """Keep project-b up for three hours through the API, so the picture shows an override."""
+    import httpx
+    from datetime import datetime, timedelta, timezone
+
+    until = (datetime.now(timezone.utc) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = httpx.post(f"{url}/api/v1/projects/project-b/override", headers={"X-API-Key": key}, timeout=60,
+                          json={"action": "up", "until": until, "reason": "model demo for the board"})
+    if response.status_code != 200:
+        raise RuntimeError(f"the demo override failed: {response.status_code} {response.text}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.screenshot", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "status-page.png", help="PNG file to write")
     parser.add_argument("--width", type=int, default=1400, help="viewport width in pixels")
+    parser.add_argument("--plain", action="store_true",
+                        help="no demo override (by default project-b is kept up for 3 hours, to show one)")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
@@ -99,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     with served() as (url, key), sync_playwright() as playwright:
+        if not args.plain:
+            demo_override(url, key)
         browser = launch(playwright)
         try:
             page = open_page(browser, url, key, width=args.width)
