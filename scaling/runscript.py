@@ -69,7 +69,8 @@ def read_script(namespaces: Iterable[str]) -> str:
             wanted = ", ".join(json.dumps(ns) for ns in names)
             select = f"map(select(.metadata.namespace | IN({wanted})))"
         pipeline = (
-            f"kubectl get {shlex.quote(resource)} {scope} -o json"
+            # --chunk-size=0: one list request per kind, not one per 500 objects
+            f"kubectl get {shlex.quote(resource)} {scope} --chunk-size=0 -o json"
             f" | jq -c {shlex.quote(_JQ_SLIM + ' | ' + select)}"
             " | gzip -c | base64 -w0"
         )

@@ -202,3 +202,22 @@ def test_a_command_that_takes_too_long_is_given_up_with_the_reason(emu):
     seen = emulator_backend(emu, timeout=0.5).observe(private(emu), ["nightly-batch"])
     assert seen.error is not None and "no result after" in seen.error and "may still run" in seen.error
     emu.finish_operations()  # let the abandoned command end here, not in the next test's counters
+
+
+@pytest.mark.integration
+def test_a_big_namespace_is_still_one_list_per_kind_on_both_paths(emu):
+    from emulator.manifests import workload
+
+    from scaling.kube import KubeApiBackend
+    from tests.test_kube import emulator_settings
+
+    view = emu.cluster("aks-demo")
+    for index in range(600):  # more than kubectl's default chunk of 500
+        view.create("deployments", workload("deployments", "project-a", name=f"bulk-{index}", replicas=1,
+                                            pool="projecta", image="nginx:1.27", labels={}, annotations={}))
+    emu.finish_operations()
+    for backend in (emulator_backend(emu), KubeApiBackend(Clients(emulator_settings(emu)))):
+        emu.reset_calls()
+        seen = backend.observe(demo(emu), ["project-a"])
+        assert seen.error is None and len(seen.workloads) == 602
+        assert emu.calls(service="kube", method="GET", route="*/deployments") == 1
