@@ -20,6 +20,7 @@ import threading
 import time
 from collections import deque
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -90,7 +91,6 @@ def open_page(browser: Any, url: str, key: str, *, query: str = "", width: int =
 def demo_override(url: str, key: str) -> None:
     """Keep project-b up for three hours through the API, so the picture shows an override."""
     import httpx
-    from datetime import datetime, timedelta, timezone
 
     until = (datetime.now(timezone.utc) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     response = httpx.post(f"{url}/api/v1/projects/project-b/override", headers={"X-API-Key": key}, timeout=60,

@@ -15,8 +15,6 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium); the browser tests need it",
                 allow_module_level=True)
 
-
-
 KNOWN_WEEK = "2026-11-23"  # Monday; the 23rd is Labour Thanksgiving Day in Japan
 BARS = {"project-a": 5, "project-b": 4, "nightly-batch": 5, "platform-tools": 1}
 
