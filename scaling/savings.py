@@ -183,6 +183,8 @@ def month_range(month: str, zone: str = "UTC") -> tuple[datetime, datetime]:
     except Exception:
         raise SavingsError(f"zone {zone!r}: not an IANA time zone name such as UTC or Europe/Berlin") from None
     year, number = int(match.group(1)), int(match.group(2))
+    if not 1970 <= year <= 9000:
+        raise SavingsError(f"month {month!r}: year {year} is outside 1970-9000")
     first = date(year, number, 1)
     following = date(year + number // 12, number % 12 + 1, 1)
     return (datetime.combine(first, time(), tzinfo=tz).astimezone(UTC),

@@ -183,6 +183,12 @@ def test_a_bad_month_is_rejected_with_the_expected_form(month):
         month_range(month)
 
 
+@pytest.mark.parametrize("month", ["0000-01", "9999-12"])
+def test_a_month_outside_the_supported_years_is_rejected(month):
+    with pytest.raises(SavingsError, match="outside 1970-9000"):
+        month_range(month)
+
+
 def test_a_bad_zone_is_rejected():
     with pytest.raises(SavingsError, match="zone 'Mars/Olympus'"):
         month_range("2026-11", "Mars/Olympus")
