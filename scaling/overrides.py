@@ -184,8 +184,11 @@ class OverrideStore:
 
     def load(self, now: datetime, *, cleanup: bool = True) -> LoadedOverrides:
         """Every active override with one query; expired rows are ignored and (with `cleanup`) deleted,
-        each guarded by its ETag so an override renewed meanwhile is not lost."""
+        each guarded by its ETag so an override renewed meanwhile is not lost. Only rows expired by the
+        wall clock too are deleted: a replay with a future `now` (`reconcile --once --now ...`) must not
+        wipe overrides that are still running."""
         active, errors, expired = [], [], []
+        wall = datetime.now(UTC)
         for entity in self._table.list_entities():
             try:
                 override = from_entity(entity)
@@ -195,7 +198,9 @@ class OverrideStore:
             (active if override.active(now) else expired).append((override, entity))
         removed = 0
         if cleanup:
-            for _, entity in expired:
+            for override, entity in expired:
+                if override.active(wall):
+                    continue
                 try:
                     self._table.delete_entity(entity, match_condition=MatchConditions.IfNotModified)
                     removed += 1

@@ -140,3 +140,14 @@ def test_clear_removes_and_returns_the_override(store):
     assert store.clear("project-a", WEB).target == WEB
     assert store.clear("project-a", WEB) is None
     assert store.load(MONDAY_NOON).active == ()
+
+
+@pytest.mark.integration
+def test_a_replay_in_the_future_ignores_but_keeps_overrides_still_running(store):
+    now = datetime.now(UTC)
+    running = new_override(project(), "up", reason="r", actor="a", now=now, max_hours=2,
+                           until=now + timedelta(hours=1))
+    store.save(running)
+    loaded = store.load(now + timedelta(days=3))
+    assert loaded.active == () and loaded.removed == 0
+    assert store.load(now).active == (running,)
