@@ -117,9 +117,10 @@ def test_a_new_override_of_the_same_scope_replaces_the_old_one(store):
 
 @pytest.mark.integration
 def test_expired_overrides_are_ignored_and_removed(store):
-    store.save(make(until=datetime(2026, 11, 30, 12, 0, tzinfo=UTC)))
-    later = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-    loaded = store.load(later)
+    now = datetime.now(UTC)
+    store.save(new_override(project(), "up", reason="r", actor="a", now=now - timedelta(hours=2), max_hours=72,
+                            until=now - timedelta(hours=1)))
+    loaded = store.load(now)
     assert loaded.active == () and loaded.removed == 1
     assert store.all() == []
 
