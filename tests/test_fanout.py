@@ -318,3 +318,62 @@ def test_a_reconcile_failing_every_attempt_is_audited_and_moved_to_the_poison_qu
     assert not list(queue.peek_messages())
     state = stores[0].read(A)
     assert (state.owner, state.done_tick_time) == ("", None)  # free, and the tick is not marked done
+
+
+# -- end to end: the timer fans out, workers reconcile the clusters -----------------------------------------
+
+
+def test_the_function_app_has_a_queue_trigger_on_the_fan_out_queue_setting():
+    import importlib
+
+    app = importlib.import_module("function_app").app
+    function = next(f for f in app.get_functions() if f.get_function_name() == "reconcile_cluster")
+    [binding] = [b for b in json.loads(function.get_function_json())["bindings"] if b["type"] == "queueTrigger"]
+    assert (binding["queueName"], binding["connection"]) == ("%SCALING_QUEUE_NAME%", "AzureWebJobsStorage")
+
+
+@pytest.fixture
+def fan_world(settings, table_names, emu):
+    import dataclasses
+
+    from scaling.model import Access
+    from tests.fault_world import build_world
+
+    return build_world(dataclasses.replace(settings, fanout="queue"), table_names, emu, private_access=Access.API)
+
+
+def test_with_fanout_queue_the_timer_only_sends_messages_and_the_workers_reconcile_each_cluster(fan_world, queue,
+                                                                                               settings, table_names):
+    from scaling.reconcile import reconcile_cluster
+    from scaling.triggers import run_timer
+    from tests.fault_world import DOWN, not_down, sizes
+
+    world = fan_world
+    originals = sizes(world.emu)
+    world.emu.reset_calls()
+    assert run_timer(world.context, DOWN, tick_id="fan1", queue=queue) == 2
+    assert world.emu.calls() == 0  # the timer itself touched no cluster
+    service = TableServiceClient.from_connection_string(settings.storage_connection)
+    ticks = []
+    w = Worker(locks=LockStore(service, table_names.locks), audit=world.context.audit, owner="instance-1",
+               reconcile=lambda cluster, now, tick: ticks.append(reconcile_cluster(cluster, now, world.context,
+                                                                                  tick_id=tick)))
+    results = drain(queue, w, clock=lambda: DOWN + timedelta(seconds=2))
+    world.emu.finish_operations()
+    assert [r.outcome for r in results] == [Handled.DONE, Handled.DONE]
+    assert sorted(report.cluster.name for report in ticks) == ["aks-demo", "aks-private"]
+    assert not_down(world.emu, originals) == []
+    assert {r.tick for r in world.audit(project="nightly-batch")} == {"fan1"}
+
+
+def test_in_process_is_the_default_and_ticks_every_cluster_itself(settings, table_names, emu):
+    from scaling.model import Access
+    from scaling.triggers import run_timer
+    from tests.fault_world import DOWN, build_world, not_down, sizes
+
+    world = build_world(settings, table_names, emu, private_access=Access.API)
+    originals = sizes(emu)
+    report = run_timer(world.context, DOWN)
+    emu.finish_operations()
+    assert sorted(c.cluster.name for c in report.clusters) == ["aks-demo", "aks-private"]
+    assert not_down(emu, originals) == []
