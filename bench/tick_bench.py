@@ -33,6 +33,8 @@ from tests.reconcile_world import World, sample_projects
 UTC = timezone.utc
 START = datetime(2026, 11, 23, tzinfo=UTC)  # Monday
 DELAYS = Delays(pool_operation=0.3, run_command=0, ready=0.2, hpa_sync=0.2, lro_retry_after=0.05)
+# World.build then lengthens pool operations, readiness and controllers to 60 emulated seconds, which the
+# emulator completes between ticks (finish_operations), so no controller races a tick's own patches.
 
 
 def run(label: str, world: World, days: int) -> None:
