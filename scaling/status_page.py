@@ -21,9 +21,11 @@ from typing import Annotated, Any, Literal, Sequence
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
 
 from scaling.api_auth import AuthError, authenticate, caller
 from scaling.api_errors import ApiError
+from scaling.api_models import ErrorBody, UtcTime
 from scaling.api_views import project_view
 from scaling.model import Project
 from scaling.observed import ObservedCluster
@@ -167,13 +169,64 @@ def status_page(
     return HTMLResponse(html, headers=_no_store(nonce))
 
 
-@router.get("/api/v1/report", tags=["report"], dependencies=[Depends(caller)])
+class PoolSavingsView(BaseModel):
+    project: str
+    cluster: str
+    pool: str
+    vm_size: str | None
+    hours_down: float
+    node_hours: float
+    intervals: int
+    price_per_hour: float | None = Field(description="null: the VM size is not in the price table")
+    cost: float | None
+    still_down: bool = Field(description="still scaled down at the end of the period")
+    estimated: bool = Field(description="includes time estimated from the schedule (missing audit rows)")
+
+
+class ProjectSavingsView(BaseModel):
+    project: str
+    node_hours: float
+    cost: float
+    unpriced_pools: list[str]
+
+
+class SavingsView(BaseModel):
+    month: str
+    zone: str
+    start: str
+    end: str = Field(description="exclusive; now, when the month is not over")
+    currency: str
+    prices_as_of: str
+    total_node_hours: float
+    total_cost: float
+    projects: list[ProjectSavingsView]
+    pools: list[PoolSavingsView]
+    notes: list[str]
+
+
+class ReportResponse(BaseModel):
+    status: Literal["success"] = "success"
+    report: SavingsView
+    timestamp: UtcTime
+
+
+REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+          "description": "The report (JSON, or CSV with format=csv)"},
+    400: {"model": ErrorBody, "description": "Bad month, zone or price table"},
+    401: {"model": ErrorBody, "description": "Missing or wrong API key"},
+    503: {"model": ErrorBody, "description": "Table Storage unavailable"},
+}
+
+
+@router.get("/api/v1/report", tags=["report"], dependencies=[Depends(caller)], response_model=ReportResponse,
+            responses=REPORT_RESPONSES)
 def savings_report(
     request: Request,
     month: Annotated[str, Query(max_length=7, description="Calendar month YYYY-MM.")],
     zone: Annotated[str, Query(max_length=64, description="Time zone the month is counted in.")] = "UTC",
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
-) -> Response:
+) -> Any:
     """Node-hours and estimated cost avoided in `month`, per project and node pool, from the audit trail."""
     try:
         month_range(month, zone)
@@ -204,8 +257,7 @@ def savings_report(
                         headers={"Content-Disposition": f'attachment; filename="aks-hours-savings-{month}.csv"'})
     data = report.as_dict()
     data["notes"] = notes + data["notes"]
-    return JSONResponse({"status": "success", "report": data, "timestamp": now.astimezone(UTC).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")})
+    return ReportResponse(report=SavingsView.model_validate(data), timestamp=now)
 
 
 def _prices_path() -> str | None:
