@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
+from emulator.server import TOKEN
+from scaling import clients
 from scaling.api import create_app
 from scaling.api_auth import AuthConfig
 from scaling.api_service import ApiService
+from scaling.clients import StaticTokenCredential
 from scaling.settings import Settings
+from tests.api_world import AUTH as WORLD_AUTH
+from tests.api_world import KEY as WORLD_KEY
+from tests.api_world import world  # noqa: F401 - the fixture: the API over Azurite + the emulator
+from tests.fixtures.azurite import ACCOUNT_KEY
 from tests.status_fakes import FakeBackend, sample_backend
 
 UTC = timezone.utc
@@ -366,3 +373,31 @@ def test_keys_sent_every_way_never_reach_a_log_line_or_an_audit_row(caplog):
         assert secret not in logged
         assert secret not in audited
     assert {row.actor for row in backend.audit_rows} == {"api-key", "ops@contoso.com"}
+
+
+# -- with the real backend: Table Storage, ARM and Kubernetes calls all logged at DEBUG ---------------------
+
+
+def test_no_api_key_token_or_account_key_reaches_a_log_line_or_an_audit_row_of_the_real_backend(
+        world, caplog, monkeypatch):
+    monkeypatch.setattr(clients, "ARM_BACKOFF", 0.01)  # the failing PUTs below retry quickly
+    caplog.set_level(logging.DEBUG)  # every logger: azure.core's HTTP log, urllib3, kubernetes, ours
+    c = world.client
+    assert c.post("/api/v1/projects/project-a/override", json={"action": "down", "reason": "cost review"},
+                  headers=WORLD_AUTH).status_code == 200  # applied at once: ARM and Kubernetes writes
+    assert c.post("/api/v1/deployments/project-a/sample-app-a/scale-up", json={"replicas": 2, "reason": "demo"},
+                  headers={"X-API-Key": WORLD_KEY}).status_code == 200
+    c.get(f"/api/v1/projects?code={FUNCTION_KEY}", headers={**WORLD_AUTH, "x-functions-key": FUNCTION_KEY})
+    c.get("/api/v1/projects", headers={"Authorization": f"Bearer {WORLD_KEY}-wrong"})
+    world.emulator.fail(500, service="arm", method="PUT", route="*agentPools/{pool}")
+    world.emulator.fail(403, service="kube", method="PATCH")
+    c.delete("/api/v1/projects/project-a/override", headers=WORLD_AUTH)
+    world.tick(hours=9)  # evening: scale-downs fail at ARM and Kubernetes, with their error texts audited
+    rows, _ = world.context.audit.query(since=world.clock.now - timedelta(days=1), limit=1000, now=world.clock.now)
+    assert any(r.result.value == "failed" for r in rows) and any(r.actor == "api-key" for r in rows)
+    logged = "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records if r.name != "httpx")
+    audited = "\n".join(repr(r) for r in rows)
+    assert "PATCH" in logged or "PUT" in logged  # the SDKs' HTTP logging was captured
+    for secret in (WORLD_KEY, FUNCTION_KEY, ACCOUNT_KEY, TOKEN, StaticTokenCredential().get_token("x").token):
+        assert secret not in logged, secret
+        assert secret not in audited, secret
