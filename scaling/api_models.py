@@ -23,7 +23,10 @@ def rfc3339(value: datetime) -> str:
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must include a time zone offset or 'Z' (e.g. 2026-11-24T22:00:00Z)")
-    return value.astimezone(timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:00:00-14:00 is past the last representable UTC instant
+        raise ValueError("is out of range once converted to UTC") from None
 
 
 def _reason(value: str) -> str:

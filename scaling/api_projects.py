@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -22,6 +23,7 @@ from scaling.api_models import (
     rfc3339,
 )
 from scaling.api_service import service_of
+from scaling.audit import DEFAULT_DAYS
 from scaling.api_views import check_until, override_view, to_override
 from scaling.overrides import OverrideError, parse_target
 from scaling.timeline import week_transitions
@@ -30,6 +32,7 @@ router = APIRouter(prefix="/api/v1", tags=["projects"])
 
 MAX_PLAN_DAYS = 31
 MAX_AUDIT_LIMIT = 1000
+MAX_AUDIT_DAYS = DEFAULT_DAYS  # the day partitions one query without a project may read
 
 ERRORS = {
     code: {"model": ErrorBody, "description": text}
@@ -146,6 +149,13 @@ def audit(
     """Audit rows, newest first, paged."""
     if since is not None and until is not None and since >= until:
         raise ApiError(400, "Invalid request", "query parameter since must be before until")
+    if project is None and since is not None:
+        # Without a project every UTC day in the window is one partition to read: keep the window bounded.
+        end = until or request.app.state.clock()
+        if end - since > timedelta(days=MAX_AUDIT_DAYS):
+            raise ApiError(400, "Invalid request",
+                           f"without project, since..until may span at most {MAX_AUDIT_DAYS} days; "
+                           "narrow the window or give project")
     service = service_of(request)
     rows, token = service.audit(
         project=project, since=since, until=until, limit=limit, continuation=continuation

@@ -176,6 +176,11 @@ def test_scale_to_zero_with_two_different_ends_is_400(client):
         ("/api/v1/audit?project=Nope%27", ["project"]),
         ("/api/v1/audit?since=2026-11-01", ["since", "time zone"]),
         ("/api/v1/audit?since=2026-11-02T00:00:00Z&until=2026-11-01T00:00:00Z", ["since must be before until"]),
+        ("/api/v1/audit?since=9999-12-31T23:00:00-14:00", ["since", "out of range"]),
+        ("/api/v1/audit?until=0001-01-01T00:00:00%2B14:00", ["until", "out of range"]),
+        # every UTC day is a partition to read: an unbounded window without a project would never end
+        ("/api/v1/audit?since=0001-01-01T00:00:00Z", ["at most 31 days", "give project"]),
+        ("/api/v1/audit?since=2026-01-01T00:00:00Z&until=2026-03-01T00:00:00Z", ["at most 31 days"]),
     ],
 )
 def test_bad_names_and_query_parameters_are_400(client, path, words):
