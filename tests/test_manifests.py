@@ -284,7 +284,6 @@ def test_selector_matches_the_pod_template_labels(entry):
 
 EXPECTED_ROLE_RULES = {
     *(("apps", kind, verb) for kind in ("deployments", "statefulsets") for verb in ("get", "list", "patch")),
-    *(("apps", f"{kind}/scale", verb) for kind in ("deployments", "statefulsets") for verb in ("get", "patch")),
     *(("autoscaling", "horizontalpodautoscalers", verb) for verb in ("get", "list", "patch")),
     *(("batch", "cronjobs", verb) for verb in ("get", "list", "patch")),
     ("batch", "jobs", "list"),

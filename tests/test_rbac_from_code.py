@@ -116,11 +116,6 @@ def test_the_cluster_role_grants_every_cluster_wide_call_the_code_makes(needed):
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True,
-    reason="manifests grant get/patch on deployments/scale and statefulsets/scale, which no code path uses "
-    "(reported to the lead; remove this marker when manifests/rbac is trimmed)",
-)
 def test_the_role_grants_nothing_the_code_does_not_use(needed):
     namespaced, _ = needed
     unused = load_role_rules() - namespaced
