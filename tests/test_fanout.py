@@ -377,3 +377,14 @@ def test_in_process_is_the_default_and_ticks_every_cluster_itself(settings, tabl
     emu.finish_operations()
     assert sorted(c.cluster.name for c in report.clusters) == ["aks-demo", "aks-private"]
     assert not_down(emu, originals) == []
+
+
+def test_host_json_queue_settings_match_what_the_worker_assumes():
+    from pathlib import Path
+
+    from scaling.fanout import MAX_DEQUEUE_COUNT
+
+    queues = json.loads((Path(__file__).resolve().parents[1] / "host.json").read_text())["extensions"]["queues"]
+    assert queues["maxDequeueCount"] == MAX_DEQUEUE_COUNT  # the worker audits the last attempt
+    assert queues["messageEncoding"] == "base64"  # what queue_client's TextBase64EncodePolicy sends
+    assert queues["batchSize"] <= 4  # clusters spread over instances instead of piling onto one
