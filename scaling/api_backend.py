@@ -31,9 +31,13 @@ def build_context(settings: Settings, *, table_names: TableNames | None = None) 
     return Context.from_settings(settings, table_names=table_names, run_command_poll=poll)
 
 
-def run_tick(context: Context, now: datetime) -> TickReport:
-    """One timer tick (every cluster)."""
-    return reconcile.tick(now, context=context)
+def run_tick(context: Context, now: datetime) -> TickReport | int:
+    """One timer firing, exactly as the Functions timer does it (scaling.triggers.run_timer): audit rows
+    kept from a storage outage first, then every cluster in-process, or one queue message per cluster
+    with SCALING_FANOUT=queue (whose consumer is the Functions app's queue trigger)."""
+    from scaling.triggers import run_timer
+
+    return run_timer(context, now)
 
 
 @dataclass(frozen=True)
