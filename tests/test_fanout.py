@@ -324,10 +324,9 @@ def test_a_reconcile_failing_every_attempt_is_audited_and_moved_to_the_poison_qu
 
 
 def test_the_function_app_has_a_queue_trigger_on_the_fan_out_queue_setting():
-    import importlib
+    from tests.function_index import indexed_functions
 
-    app = importlib.import_module("function_app").app
-    function = next(f for f in app.get_functions() if f.get_function_name() == "reconcile_cluster")
+    function = indexed_functions()["reconcile_cluster"]
     [binding] = [b for b in json.loads(function.get_function_json())["bindings"] if b["type"] == "queueTrigger"]
     assert (binding["queueName"], binding["connection"]) == ("%SCALING_QUEUE_NAME%", "AzureWebJobsStorage")
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import azure.functions as func
 import pytest
+
+from tests.function_index import indexed_functions
 from azure.functions.timer import TimerRequest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,14 +24,9 @@ def function_app():
     return importlib.import_module("function_app")
 
 
-_indexed: dict[str, object] = {}
-
-
 def functions(module) -> dict:
     """The app's functions as the host indexes them (`get_functions()` may be called once per app)."""
-    if not _indexed:
-        _indexed.update({f.get_function_name(): f for f in module.app.get_functions()})
-    return _indexed
+    return indexed_functions()
 
 
 def binding(function, kind: str) -> dict:
