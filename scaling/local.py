@@ -102,10 +102,12 @@ def start_azurite(stack: ExitStack) -> str:
 
 
 def _stop_process(process: subprocess.Popen) -> None:
+    # Azurite waits for idle keep-alive connections before it exits on SIGTERM; its data is in memory and
+    # goes anyway, so it gets a moment and then SIGKILL.
     if process.poll() is None:
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=1)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
