@@ -201,6 +201,7 @@ def banner(*, url: str, key: str, generated: bool, started: list[str], projects:
     lines = [
         "",
         f"aks-hours is serving on {url}",
+        f"  status page:         {url}/#key={key}",
         f"  API docs (OpenAPI):  {url}/docs   ({url}/openapi.json)",
         f"  health / ready:      {url}/health   {url}/ready",
         f"  API key:             {key}" + ("   (generated for this run; set SCALING_API_KEY to fix it)" if generated else ""),

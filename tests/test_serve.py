@@ -138,6 +138,7 @@ def test_the_banner_shows_urls_key_and_curl_examples_ready_to_paste():
                   projects=["tokyo-office     down until Wed 09:00 Asia/Tokyo"], example="tokyo-office",
                   timer="0 */5 * * * *", next_run=at("2026-11-24T10:05:00"))
     assert "http://127.0.0.1:7071/docs" in text
+    assert "http://127.0.0.1:7071/#key=k-123" in text  # the status page keeps the fragment in the browser
     assert "k-123" in text and "generated" in text
     assert 'curl -s -H "Authorization: Bearer k-123" http://127.0.0.1:7071/api/v1/projects' in text
     assert "/api/v1/projects/tokyo-office/override" in text
