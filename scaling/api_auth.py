@@ -19,7 +19,8 @@ import os
 from dataclasses import dataclass
 from typing import Mapping
 
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 PRINCIPAL_HEADER = "x-ms-client-principal-name"
 MAX_ACTOR = 200
@@ -111,6 +112,16 @@ def authenticate(config: AuthConfig, headers: Mapping[str, str]) -> Caller:
     )
 
 
-def caller(request: Request) -> Caller:
+# Declared so the OpenAPI document (and /docs' "Authorize" button) shows both ways to send the key;
+# the check itself is `authenticate`, which also knows about the Functions host and App Service principals.
+_bearer = HTTPBearer(auto_error=False, description="The API key (SCALING_API_KEY) as a bearer token.")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The API key (SCALING_API_KEY).")
+
+
+def caller(
+    request: Request,
+    _bearer_key: HTTPAuthorizationCredentials | None = Security(_bearer),
+    _header_key: str | None = Security(_api_key),
+) -> Caller:
     """FastAPI dependency: the authenticated caller of this request."""
     return authenticate(request.app.state.auth, request.headers)

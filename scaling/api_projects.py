@@ -40,6 +40,9 @@ ERRORS = {
         (400, "Bad JSON or failed validation"),
         (401, "Missing or wrong API key"),
         (404, "Unknown project, or no active override"),
+        (409, "The project is disabled"),
+        (500, "Applying the change failed (the override is recorded; the next tick retries)"),
+        (503, "Table Storage or the cluster is unreachable"),
     )
 }
 

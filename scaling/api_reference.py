@@ -38,7 +38,9 @@ ERRORS = {
         (401, "Missing or wrong API key"),
         (403, "The deployment is not owned by any project"),
         (404, "Deployment or namespace not found"),
-        (409, "Owned by more than one project, or changed while scaling"),
+        (409, "Owned by more than one project, the project is disabled, or the object changed while scaling"),
+        (500, "The Kubernetes or ARM call failed (the override is recorded; the next tick retries)"),
+        (503, "Table Storage or the cluster is unreachable"),
     )
 }
 

@@ -23,7 +23,7 @@ from tests.api_world import AUTH, KEY, world  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration
 
-MAX_EXAMPLES = 30
+MAX_EXAMPLES = 12
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
