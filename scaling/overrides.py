@@ -96,6 +96,9 @@ MAX_REASON = 500
 MAX_ACTOR = 256
 
 
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _text(value: object, *, field: str, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise OverrideError(f"{field} is required (1-{limit} characters)")
@@ -104,6 +107,9 @@ def _text(value: object, *, field: str, limit: int) -> str:
         raise OverrideError(f"{field} is {len(text)} characters long; at most {limit} are allowed")
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise OverrideError(f"{field} contains control characters (newlines, tabs, ...); write it on one line")
+    if any(c in _BIDI_CONTROLS for c in text):
+        # Embedding/override/isolate marks reorder how the audit view displays text (Trojan Source).
+        raise OverrideError(f"{field} contains bidirectional control characters (U+202A-U+202E, U+2066-U+2069)")
     return text
 
 

@@ -152,3 +152,10 @@ def test_a_replay_in_the_future_ignores_but_keeps_overrides_still_running(store)
     loaded = store.load(now + timedelta(days=3))
     assert loaded.active == () and loaded.removed == 0
     assert store.load(now).active == (running,)
+
+
+def test_a_reason_with_bidirectional_control_characters_is_refused():
+    from scaling.overrides import OverrideError, _text
+
+    with pytest.raises(OverrideError, match="bidirectional"):
+        _text("ok \u202edecnalab", field="reason", limit=500)
