@@ -134,6 +134,7 @@ def test_a_body_without_json_content_type_is_400_naming_the_header(client):
         ({"replicas": 2, "reason": "x" * 501}, ["reason", "at most 500"]),
         ({"replicas": 2, "reason": "a\nb"}, ["reason", "control characters"]),
         ({"replicas": 2, "reason": "a\x00b"}, ["reason", "control characters"]),
+        ({"replicas": 2, "reason": "ok \u202edecnalab"}, ["reason", "bidirectional"]),
         ({"replicas": 2, "reason": 5}, ["reason"]),
         ({"replicas": 2, "reason": "x", "replica": 3}, ["replica is not a known field"]),
         ({"replicas": 2, "reason": "x", "until": "2026-11-24T18:00:00"}, ["until", "time zone"]),
