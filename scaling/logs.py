@@ -37,7 +37,9 @@ _scope_started: ContextVar[float | None] = ContextVar("aks_hours_scope_started",
 
 CONTEXT_FIELDS = ("tick_id", "project", "cluster", "duration_ms")
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into the line.
-_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# uvicorn's `color_message` is the same message with terminal colour codes: noise in a JSON line.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "color_message"}
 # Secrets that must never reach a log line even if some code formats one into a message by mistake.
 _SECRET = re.compile(
     r"(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|InstrumentationKey|sig|code|x-functions-key|"
