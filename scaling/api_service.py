@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, Sequence
 
 from fastapi import Request
@@ -19,11 +19,16 @@ from scaling.actions import Outcome, Result
 from scaling.api_auth import Caller
 from scaling.api_errors import ApiError
 from scaling.api_models import AuditView, ProjectView
-from scaling.api_views import active_for, project_view
+from scaling.api_views import active_for, project_view, recent_failures
+from scaling.logs import redact
 from scaling.model import Project, ProjectError, WorkloadRef
 from scaling.names import ClusterId
 from scaling.observed import ObservedCluster, ObservedWorkload
 from scaling.overrides import Override
+
+
+RECENT = timedelta(days=1)  # how far back "last errors" look
+RECENT_ROWS = 500
 
 
 class Backend(Protocol):
@@ -108,7 +113,7 @@ class ApiService:
         try:
             return self.backend.load_projects()
         except Exception as error:  # Table Storage down is the service's problem, not the caller's
-            raise ApiError(503, "Table Storage unavailable", f"loading projects failed: {error}") from error
+            raise ApiError(503, "Table Storage unavailable", f"loading projects failed: {_said(error)}") from error
 
     def project(self, name: str) -> Project:
         projects, errors = self._load()
@@ -146,7 +151,7 @@ class ApiService:
         try:
             seen = self.backend.observe(project.cluster, self._members(project.cluster) or [project])
         except Exception as error:
-            raise ApiError(503, "Kubernetes unreachable", f"cluster {project.cluster.name}: {error}") from error
+            raise ApiError(503, "Kubernetes unreachable", f"cluster {project.cluster.name}: {_said(error)}") from error
         if seen.error:
             raise ApiError(503, "Kubernetes unreachable", f"cluster {project.cluster.name}: {seen.error}")
         return seen
@@ -162,7 +167,7 @@ class ApiService:
         try:
             return self.backend.overrides()
         except Exception as error:
-            raise ApiError(503, "Table Storage unavailable", f"loading overrides failed: {error}") from error
+            raise ApiError(503, "Table Storage unavailable", f"loading overrides failed: {_said(error)}") from error
 
     def override_for(self, project: Project, ref: WorkloadRef | None, now: datetime) -> Override | None:
         return active_for(self._overrides(), project.name, ref, now)
@@ -187,8 +192,19 @@ class ApiService:
         # Clusters side by side: a run-command cluster takes tens of seconds, the others need not wait.
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(clusters)))) as pool:
             seen = dict(zip(clusters, pool.map(lambda c: contextvars.copy_context().run(look, c), clusters)))
-        views = [project_view(p, seen.get(p.cluster), overrides, now) for p in sorted(projects, key=lambda p: p.name)]
+        recent = self._recent_rows(project=None, now=now)
+        views = [project_view(p, seen.get(p.cluster), overrides, now, recent_failures(recent, p.name))
+                 for p in sorted(projects, key=lambda p: p.name)]
         return views, [str(e) for e in errors]
+
+    def _recent_rows(self, *, project: str | None, now: datetime) -> Sequence[AuditView]:
+        """The last day's audit rows (one project's, or every project's), newest first, for 'last errors'."""
+        try:
+            rows, _ = self.backend.audit(project=project, since=now - RECENT, until=None, limit=RECENT_ROWS,
+                                         continuation=None)
+            return rows
+        except Exception:  # the state of the clusters still shows without the audit trail
+            return ()
 
     def project_view(self, name: str, now: datetime) -> ProjectView:
         project = self.project(name)
@@ -196,7 +212,8 @@ class ApiService:
             seen = self.backend.observe(project.cluster, self._members(project.cluster))
         except Exception as error:
             seen = ObservedCluster(cluster=project.cluster, error=str(error))
-        return project_view(project, seen, self._overrides(), now)
+        failures = recent_failures(self._recent_rows(project=name, now=now), name)
+        return project_view(project, seen, self._overrides(), now, failures)
 
     def audit(self, *, project: str | None, since: datetime | None, until: datetime | None, limit: int,
               continuation: str | None) -> tuple[Sequence[AuditView], str | None]:
@@ -204,9 +221,9 @@ class ApiService:
             return self.backend.audit(project=project, since=since, until=until, limit=limit,
                                       continuation=continuation)
         except ValueError as error:  # a continuation token that is not ours
-            raise ApiError(400, "Invalid request", f"query parameter continuation: {error}") from error
+            raise ApiError(400, "Invalid request", f"query parameter continuation: {_said(error)}") from error
         except Exception as error:
-            raise ApiError(503, "Table Storage unavailable", f"reading audit rows failed: {error}") from error
+            raise ApiError(503, "Table Storage unavailable", f"reading audit rows failed: {_said(error)}") from error
 
     def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}
@@ -214,12 +231,12 @@ class ApiService:
             self.backend.check_storage()
             checks["table-storage"] = "ok"
         except Exception as error:
-            checks["table-storage"] = f"unreachable: {error}"
+            checks["table-storage"] = f"unreachable: {_said(error)}"
             return checks
         try:
             projects, _ = self.backend.load_projects()
         except Exception as error:
-            checks["table-storage"] = f"unreachable: {error}"
+            checks["table-storage"] = f"unreachable: {_said(error)}"
             return checks
         clusters = sorted({p.cluster for p in projects})
 
@@ -228,7 +245,7 @@ class ApiService:
                 self.backend.check_cluster(cluster, [p for p in projects if p.cluster == cluster])
                 return "ok"
             except Exception as error:
-                return f"unreachable: {error}"
+                return f"unreachable: {_said(error)}"
 
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(clusters)))) as pool:
             results = list(pool.map(lambda c: contextvars.copy_context().run(check, c), clusters))
@@ -247,7 +264,7 @@ class ApiService:
             self.backend.save_override(override)
             self.backend.record_override(override, cleared=False, now=now)
         except Exception as error:
-            raise ApiError(503, "Table Storage unavailable", f"recording the override failed: {error}") from error
+            raise ApiError(503, "Table Storage unavailable", f"recording the override failed: {_said(error)}") from error
         return self._apply(project, override, before, now)
 
     def clear_override(self, project: Project, ref: WorkloadRef | None, now: datetime,
@@ -265,7 +282,7 @@ class ApiService:
                                replicas=newest.replicas)
             self.backend.record_override(cleared, cleared=True, now=now)
         except Exception as error:
-            raise ApiError(503, "Table Storage unavailable", f"clearing the override failed: {error}") from error
+            raise ApiError(503, "Table Storage unavailable", f"clearing the override failed: {_said(error)}") from error
         return newest, self._apply(project, None, None, now, target=ref)
 
     def _apply(self, project: Project, override: Override | None, before: ObservedWorkload | None,
@@ -275,7 +292,7 @@ class ApiService:
             outcomes = tuple(self.backend.reconcile(project, now))
         except Exception as error:
             raise ApiError(500, "Kubernetes API error",
-                           f"the override is recorded, but applying it failed: {error}; the next tick retries") from error
+                           f"the override is recorded, but applying it failed: {_said(error)}; the next tick retries") from error
         dry_run = self.dry_run or project.dry_run
         # One deployment: its change is the answer, so its failure is the response's. A whole project:
         # what could not be done now (a pool still busy) is listed and left to the next tick.
@@ -289,6 +306,12 @@ class ApiService:
         if target is not None and before is not None:
             after = self.observed_workload(project, target)
         return Applied(override=override, outcomes=outcomes, before=before, after=after, dry_run=dry_run)
+
+
+def _said(error: BaseException) -> str:
+    """What a dependency's error said, on one line, secrets removed: it goes into a response body."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return redact(text)[:500]
 
 
 def ref_target(ref: WorkloadRef) -> str:

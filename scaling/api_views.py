@@ -7,12 +7,14 @@ from typing import Iterable, Sequence
 
 from scaling.api_errors import ApiError
 from scaling.api_models import (
+    AuditView,
     DeploymentState,
     OverrideView,
     PoolView,
     ProjectView,
     TransitionView,
     WorkloadView,
+    rfc3339,
 )
 from scaling.model import Project, WorkloadRef
 from scaling.observed import ObservedCluster, ObservedWorkload
@@ -81,6 +83,22 @@ def transition_view(project: Project, now: datetime) -> TransitionView | None:
         at_local=change.astimezone(project.schedule.zone).isoformat(),
         up=project.schedule.is_up(change),
     )
+
+
+def recent_failures(rows: Iterable[AuditView], project: str, limit: int = 3) -> list[str]:
+    """The project's latest failed / busy audit rows (newest first) whose target has not succeeded since."""
+    settled: set[str] = set()
+    found: list[str] = []
+    for row in rows:
+        if row.project != project or row.target in settled:
+            continue
+        settled.add(row.target)
+        if row.result in ("failed", "busy"):
+            found.append(f"{rfc3339(row.time)} {row.target} {row.action}: {row.result}"
+                         + (f" ({row.error})" if row.error else ""))
+            if len(found) == limit:
+                break
+    return found
 
 
 def deployment_status(workload: ObservedWorkload) -> str:

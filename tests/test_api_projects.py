@@ -118,6 +118,7 @@ def test_deleting_the_override_gives_the_project_back_to_its_schedule_at_once(wo
 
 
 def test_a_pool_still_busy_is_left_to_the_next_tick_and_said_so(world):
+    world.emulator.set_delays(pool_operation=60)  # the scale-down below is still running at the DELETE
     world.client.post(OVERRIDE, headers=AUTH, json={"action": "down", "reason": "team offsite"})
     response = world.client.delete(OVERRIDE, headers=AUTH)  # the pool's scale-down is still running
     assert response.status_code == 200, response.text
@@ -206,3 +207,13 @@ def test_ready_is_503_naming_the_cluster_that_does_not_answer(world):
     assert body["status"] == "not ready"
     assert "cluster aks-demo" in body["error"]
     assert body["checks"]["table-storage"] == "ok"
+
+
+def test_a_project_shows_its_last_failed_action_until_that_target_succeeds(world):
+    world.emulator.fail(500, service="kube", cluster="aks-demo", method="PATCH")
+    world.client.post(OVERRIDE, headers=AUTH, json={"action": "down", "reason": "offsite"})
+    errors = project(world, "project-a")["errors"]
+    assert any("deployment/project-a/sample-app-a scale-down: failed" in e for e in errors), errors
+    world.emulator.clear_faults()
+    world.tick(minutes=5)
+    assert not any("sample-app-a scale-down" in e for e in project(world, "project-a")["errors"])
