@@ -39,6 +39,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INVERT = 10**19 - 1
 BATCH = 100  # the Table service's limit of operations per entity transaction
 DEFAULT_DAYS = 31  # how far back a query without `since` and without `project` looks
+MAX_DAY_SPAN = 366  # a query without `project` reads one day partition per day: bound how many
 MAX_TEXT = 1000
 
 
@@ -200,6 +201,10 @@ class AuditStore:
         else:
             last = (until or now or datetime.now(UTC)).astimezone(UTC)
             first = (since.astimezone(UTC) if since else last - timedelta(days=DEFAULT_DAYS))
+            if last - first > timedelta(days=MAX_DAY_SPAN):
+                raise AuditError(
+                    f"without a project, since..until may span at most {MAX_DAY_SPAN} days "
+                    f"({first:%Y-%m-%d}..{last:%Y-%m-%d} is {(last - first).days}); give a project or a shorter range")
             partitions = _days(first, last)
         after_key: str | None = None
         if continuation:

@@ -133,3 +133,16 @@ def test_writing_the_same_rows_again_does_not_duplicate_them(store):
 def test_a_foreign_continuation_is_refused(store):
     with pytest.raises(AuditError, match="continuation"):
         store.query(project="project-a", continuation="bm9wZQ==")
+
+
+def test_a_query_without_project_over_more_than_a_year_of_day_partitions_is_refused(settings, table_names):
+    from datetime import datetime, timezone
+
+    from scaling.audit import AuditError, AuditStore
+    from scaling.tables import ensure_tables, table_service
+
+    service = table_service(settings)
+    ensure_tables(service, table_names)
+    store = AuditStore(service, table_names.audit)
+    with pytest.raises(AuditError, match="at most 366 days"):
+        store.query(since=datetime(1, 1, 1, tzinfo=timezone.utc), until=datetime(2026, 11, 25, tzinfo=timezone.utc))
