@@ -75,6 +75,7 @@ def create_app(
 ) -> FastAPI:
     """The API. `behind_functions_host`: the Functions host has already checked the function key."""
     from scaling import api_projects, api_reference, status_page
+    from scaling.api_docs import install_docs
 
     app = FastAPI(
         title="aks-hours",
@@ -86,6 +87,8 @@ def create_app(
             "configured; in Azure the Functions key is checked by the host first. See docs/api.md."
         ),
         responses={413: ERRORS[413]},
+        docs_url=None,  # served by api_docs from bundled assets: FastAPI's default loads them from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -122,4 +125,5 @@ def create_app(
     app.include_router(api_reference.router, dependencies=protected)
     app.include_router(api_projects.router, dependencies=protected)
     app.include_router(status_page.router)  # GET / (the status page checks the same auth itself), /api/v1/report
+    install_docs(app)
     return app
