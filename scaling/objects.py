@@ -275,6 +275,7 @@ def cronjob(raw: Mapping[str, Any], running: Iterable[str] = ()) -> tuple[Observ
         resource_version=m.resource_version,
         original_suspend=original,
         active_jobs=len(names),
+        annotation_errors=tuple(errors),
     )
     return observed, errors
 
@@ -329,10 +330,7 @@ def observed_cluster(
     for raw in mine(lists.get("cronjobs", ())):
         metadata = raw.get("metadata") or {}
         found_cj, errors = cronjob(raw, running.get((metadata.get("namespace"), metadata.get("name")), ()))
-        cronjobs.append(found_cj)
-        for error in errors:
-            # ObservedCronJob has no error field yet (proposed); the log keeps it visible meanwhile.
-            log.warning("%s: %s", cluster.name, error)
+        cronjobs.append(found_cj)  # its annotation errors travel with it; the planner reports them
     by_ref = {w.ref: w for w in workloads}
     for ref, errors in errors_by_target.items():
         if errors and ref in by_ref:

@@ -64,6 +64,7 @@ class ObservedCronJob:
     resource_version: str
     original_suspend: bool | None = None  # aks-hours/original-suspend
     active_jobs: int = 0  # Jobs of this CronJob still running
+    annotation_errors: tuple[str, ...] = ()  # unparseable aks-hours/* annotations, reported not fatal
 
 
 @dataclass(frozen=True)

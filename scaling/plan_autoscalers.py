@@ -272,6 +272,13 @@ def plan_cronjobs(
 
 def plan_cronjob(cluster: ClusterId, cronjob: ObservedCronJob, *, up: bool, why: Why) -> list[Action]:
     """One CronJob: suspend and remember (down), or restore the remembered `suspend` (up)."""
+    if cronjob.annotation_errors:
+        # A garbled original must not be guessed at nor overwritten: left as it is until someone fixes it.
+        return [Notice(
+            cluster, _label(CRONJOB_RESOURCE, cronjob.namespace, cronjob.name),
+            "; ".join(cronjob.annotation_errors) + ": CronJob left alone until the annotation is fixed", why,
+            result=Result.FAILED,
+        )]
     original = cronjob.original_suspend
     if up:
         if original is None:

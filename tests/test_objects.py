@@ -202,6 +202,7 @@ def test_a_cronjob_reports_running_jobs_and_the_remembered_suspend():
 def test_a_cronjob_with_a_wrong_remembered_suspend_is_reported():
     seen, errors = cronjob(cronjob_raw(True, {"aks-hours/original-suspend": "no"}))
     assert seen.original_suspend is None and "original-suspend" in errors[0]
+    assert seen.annotation_errors == tuple(errors)
 
 
 # --- one cluster ------------------------------------------------------------------------------------

@@ -433,3 +433,11 @@ def test_a_simulated_night_holds_everything_down_and_restores_it_exactly():
         at += timedelta(minutes=5)
     assert {t for t, _ in writes} == {"18:00", "09:00"}, "one write each way, nothing in between"
     assert as_found(state) == as_found(day)
+
+
+@pytest.mark.parametrize("up", [True, False], ids=["up", "down"])
+def test_a_cronjob_with_a_garbled_original_is_reported_and_left_alone(up):
+    garbled = replace(cronjob(suspend=True), annotation_errors=("aks-hours/original-suspend is 'no'",))
+    [notice] = plan_cronjob(CLUSTER, garbled, up=up, why=WHY)
+    assert isinstance(notice, Notice) and notice.result is Result.FAILED
+    assert "original-suspend" in notice.message
