@@ -48,8 +48,11 @@ class ObjectChange:
     """A merge patch to one Kubernetes object (Deployment, StatefulSet, HPA, ScaledObject, CronJob).
 
     `resource` is kubectl's `plural.group` (e.g. `deployments.apps`, see runscript.READ_RESOURCES).
-    `patch` is a JSON merge patch that already holds `metadata.resourceVersion` (so a stale write is a
-    409) and the bookkeeping annotations, so the size and its remembered original change in one request.
+    `patch` is a JSON merge patch holding the bookkeeping annotations, so the size and its remembered
+    original change in one request. Workload and CronJob patches also hold `metadata.resourceVersion`
+    (a stale write is a 409, retried next tick); HPA and ScaledObject patches do not, because their
+    controllers rewrite status every few seconds and the guard would fail every time
+    (scaling/plan_autoscalers.py says how their originals stay safe without it).
     `before` / `after` are short human values for the audit (e.g. "2", "0", "suspend=false").
     """
 
