@@ -20,9 +20,10 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 # The app on its local defaults: Azurite and the AKS emulator started for you, the sample schedules
-# loaded, the API and an in-process timer served on http://127.0.0.1:7071.
+# loaded, one tick run at once (so the demo cluster matches the schedules), then the API and an
+# in-process timer served on http://127.0.0.1:7071.
 run: setup
-	$(PY) -m scaling serve
+	$(PY) -m scaling serve --tick-now
 
 # pytest exits 5 when it collects no tests; make fails on every non-zero exit, so that cannot pass.
 test: setup
