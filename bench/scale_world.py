@@ -57,16 +57,17 @@ class Fleet:
             clusters.append({"name": self.cluster_name(c), "pools": pools, "namespaces": namespaces})
         return {"subscription": SUBSCRIPTION, "resourceGroup": RESOURCE_GROUP, "clusters": clusters}
 
-    def project_rows(self, access: str, *, clusters: int | None = None) -> list[tuple[str, dict[str, object]]]:
-        """One row per project; with `clusters`, the projects of the other clusters are disabled."""
+    def project_rows(self, access: str, *, clusters: int | None = None,
+                     projects: int | None = None) -> list[tuple[str, dict[str, object]]]:
+        """One row per project: the first `projects` of each of the first `clusters` clusters (default all)."""
         rows = []
-        for c in range(self.clusters):
-            for p in range(self.projects_per_cluster):
+        for c in range(self.clusters if clusters is None else clusters):
+            for p in range(self.projects_per_cluster if projects is None else projects):
                 row: dict[str, object] = {
                     "Cluster": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/"
                                f"Microsoft.ContainerService/managedClusters/{self.cluster_name(c)}",
                     "Namespaces": self.project_name(c, p), "Uptime": OFFICE, "TimeZone": "Europe/Berlin",
-                    "Access": access, "Enabled": clusters is None or c < clusters,
+                    "Access": access,
                 }
                 if self.pool_of(p):
                     row.update(NodePools=self.pool_of(p), NodePoolAction="zero")
