@@ -154,3 +154,23 @@ def test_a_row_with_every_column_malformed_reports_every_column_at_once(table, s
     columns = {e.column for e in loaded.errors if e.project == "everything-wrong"}
     expected = {column for _, column, _, _ in CASES} - {"Uptime/Downtime"}
     assert columns == expected
+
+
+def test_a_tick_over_bad_rows_reports_each_for_its_project_and_reconciles_every_good_project(
+        settings, table_names, emu):
+    from scaling.model import Access
+    from tests.fault_world import DOWN, build_world, not_down, sizes
+
+    world = build_world(settings, table_names, emu, private_access=Access.API)
+    table = table_service(world.settings).get_table_client(table_names.projects)
+    bad = CASES[:: max(1, len(CASES) // 8)]  # a spread of kinds: ids, names, zones, times, holidays, access
+    for case, _, change, _ in bad:
+        put(table, case, {**GOOD, "Namespaces": "project-a", **change})  # would fight project-a if it loaded
+    originals = sizes(emu)
+    report = world.tick(DOWN)
+    assert not_down(emu, originals) == []  # every good project went down as scheduled
+    for case, column, _, words in bad:
+        mine = [e for e in report.project_errors if e.startswith(f"project '{case}',")]
+        assert len(mine) == 1 and f"column {column}:" in mine[0] and words in mine[0], (case, report.project_errors)
+    assert len(report.project_errors) == len(bad)
+    assert not any(o.result.value == "failed" for o in report.outcomes)
