@@ -180,7 +180,7 @@ class Bench:
     def fanout(self) -> tuple[float, float, float]:
         """The fan-out's own costs on Azurite: the timer's load + one message per cluster (s), and a
         worker's lock acquire + release around a cluster's reconcile (median ms, and max ms)."""
-        from scaling.fanout import Worker, drain, enqueue_tick, ensure_queue, queue_client
+        from scaling.fanout import Worker, enqueue_tick, ensure_queue, queue_client
         from scaling.locks import LockStore
         from scaling.tables import table_service
 
@@ -330,8 +330,13 @@ def report(bench: Bench, fleet: Fleet, rc_clusters: int, sample: int, memory_tic
 
 def print_memory(series: list[tuple[int, float]]) -> None:
     print("  " + "  ".join(f"{n}: {mb:.2f} MB" for n, mb in series))
-    after_10 = next(mb for n, mb in series if n == 10)
-    print(f"  growth from tick 10 to tick {series[-1][0]}: {series[-1][1] - after_10:+.2f} MB")
+    # A sample lands before or after short-lived objects are freed (a thread pool, a response), so single
+    # samples jump; a leak lifts the whole band. Compare the bands of the two halves.
+    warm = [mb for n, mb in series if n >= 10]
+    half = len(warm) // 2
+    first, second = warm[:half], warm[half:]
+    print(f"  first half {min(first):.2f}-{max(first):.2f} MB, second half {min(second):.2f}-{max(second):.2f} MB "
+          f"(floor {min(second) - min(first):+.2f} MB, peak {max(second) - max(first):+.2f} MB over {series[-1][0]} ticks)")
 
 
 if __name__ == "__main__":
