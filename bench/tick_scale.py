@@ -1,6 +1,6 @@
 """A fleet-sized tick: 1,000 projects on 20 emulated clusters, 10,000 Deployments, 200 node pools.
 
-    .venv/bin/python -m bench.tick_scale [--quick] [--memory-ticks N] [--rc-clusters N] [--naive-sample N]
+    .venv/bin/python -m bench.tick_scale [--quick] [--memory-ticks N] [--rc-clusters N] [--naive-sample N] [--only run-command]
 
 Emulator latency as in Azure (ARM ~150 ms a call, Kubernetes ~20 ms, run-command ~15 s a command);
 `--quick` divides every latency by 10 and says so. The emulator runs in its own process (its CPU is
@@ -243,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="clusters in the run-command scale-down/up ticks (default 2; quick 1)")
     parser.add_argument("--naive-sample", type=int, default=None, help="Deployments the naive strategy walks "
                         "(default 1000; quick 300); its time for all 10,000 is extrapolated")
+    parser.add_argument("--only", choices=["run-command"], help="measure only the run-command path")
     args = parser.parse_args(argv)
     # Failed writes are counted in the figures, not printed one by one.
     logging.basicConfig(level=logging.ERROR, force=True)
@@ -266,7 +267,10 @@ def main(argv: list[str] | None = None) -> None:
             bench.load_projects("api")
             print(f"# set-up {time.perf_counter() - started:.1f} s; concurrency {bench.settings.concurrency} writes per "
                   f"cluster, {bench.settings.cluster_concurrency} clusters at once\n")
-            report(bench, fleet, rc_clusters, sample, memory_ticks)
+            if args.only == "run-command":
+                report_run_command(bench, fleet, rc_clusters)
+            else:
+                report(bench, fleet, rc_clusters, sample, memory_ticks)
         finally:
             bench.stop()
 
@@ -302,20 +306,7 @@ def report(bench: Bench, fleet: Fleet, rc_clusters: int, sample: int, memory_tic
           f"{2 * fleet.deployments:,} calls; naive / app scale-down tick: {full / down.wall:.1f}x time, "
           f"{2 * fleet.deployments / max(1, sum(down.calls.values())):.1f}x calls")
 
-    bench.load_projects("run-command")
-    rc_noop = bench.three_ticks(f"run-command ({fleet.clusters} clusters)", noop_only=True)[0]
-    print(f"\n{rc_noop.line()}")
-    print_calls(rc_noop)
-    bench.load_projects("run-command", clusters=rc_clusters)
-    for measured in bench.three_ticks(f"run-command ({rc_clusters} clusters)")[1:]:
-        print(measured.line())
-        print_calls(measured)
-    # One write command per cluster carries every patch; 500 Deployments make a script over the 128 KiB a
-    # single command-line argument may have. 40 projects (400 Deployments) per cluster stay under it.
-    bench.load_projects("run-command", clusters=rc_clusters, projects=40)
-    for measured in bench.three_ticks(f"run-command ({rc_clusters} clusters x 400 Deployments)")[1:]:
-        print(measured.line())
-        print_calls(measured)
+    report_run_command(bench, fleet, rc_clusters)
 
     bench.load_projects("api")
     full_fleet = max(20, memory_ticks // 10)
@@ -326,6 +317,17 @@ def report(bench: Bench, fleet: Fleet, rc_clusters: int, sample: int, memory_tic
     series = bench.memory(memory_ticks)
     print(f"traced memory over {memory_ticks} no-op ticks of 2 clusters (100 projects, 1,000 Deployments):")
     print_memory(series)
+
+
+def report_run_command(bench: Bench, fleet: Fleet, rc_clusters: int) -> None:
+    bench.load_projects("run-command")
+    rc_noop = bench.three_ticks(f"run-command ({fleet.clusters} clusters)", noop_only=True)[0]
+    print(f"\n{rc_noop.line()}")
+    print_calls(rc_noop)
+    bench.load_projects("run-command", clusters=rc_clusters)
+    for measured in bench.three_ticks(f"run-command ({rc_clusters} clusters)")[1:]:
+        print(measured.line())
+        print_calls(measured)
 
 
 def print_memory(series: list[tuple[int, float]]) -> None:

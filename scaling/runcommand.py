@@ -1,5 +1,5 @@
 """The run-command access path (private clusters): all reads of a cluster in one AKS run-command, all
-writes in one more.
+writes in one more (one per 1,000 objects). Scripts travel as a file in the command's `context`.
 
 A command is submitted with `begin_run_command` (started, not awaited by the SDK: its poller would keep
 a thread polling past any timeout) and its result fetched with `get_command_result` every
@@ -9,8 +9,11 @@ AKS server app goes along as `clusterToken`, as `az aks command invoke` does.
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 import time
+import zipfile
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -22,10 +25,11 @@ from scaling.actions import ObjectChange, Outcome, Result
 from scaling.clients import Clients, StartOnly, arm_message
 from scaling.names import ClusterId, InvalidName, dns1123_label
 from scaling.observed import ObservedCluster
-from scaling.runscript import RunScriptError, ScriptPatch, parse_read_output, parse_write_output, read_script, write_script
+from scaling.runscript import MAX_PATCHES, RunScriptError, ScriptPatch, parse_read_output, parse_write_output, read_script, write_script
 from scaling.settings import AKS_SERVER_SCOPE
 
 _COMMAND_ID = re.compile(r"/commandResults/([^/?]+)")
+SCRIPT_FILE = "aks-hours.sh"
 LOG_TAIL = 500  # characters of a failed command's output kept in the error
 
 
@@ -70,13 +74,12 @@ class RunCommandBackend:
             return ObservedCluster(cluster, error=f"run-command read: unreadable object: {error}")
 
     def apply(self, cluster: ClusterId, changes: Sequence[ObjectChange], *, concurrency: int = 8) -> list[Outcome]:
-        """Every change in one run-command, in order (`concurrency` is moot: the script is sequential).
+        """Every change in one run-command (one per MAX_PATCHES), `concurrency` kubectl patches at a time.
 
         A change that cannot go into a script (bad name, unknown kind) fails alone; a command that fails,
         exits non-zero or prints unparseable output fails every change it carried."""
         outcomes: dict[int, Outcome] = {}
-        patches: list[ScriptPatch] = []
-        carried: list[int] = []
+        carried: list[tuple[int, ScriptPatch]] = []
         for index, change in enumerate(changes):
             patch = ScriptPatch(change.resource, change.namespace, change.name, change.patch)
             try:
@@ -86,35 +89,47 @@ class RunCommandBackend:
             except ValueError as error:  # InvalidName is a ValueError
                 outcomes[index] = Outcome(change, Result.FAILED, str(error))
                 continue
-            patches.append(patch)
-            carried.append(index)
-        if patches:
-            started = time.monotonic()
-            try:
-                result = self.run(cluster, write_script(patches))
-                if result.exit_code != 0:
-                    raise RunCommandError(f"write script exited {result.exit_code}: {result.logs[-LOG_TAIL:]}")
-                results = parse_write_output(result.logs, expected=len(patches))
-            except (RunCommandError, RunScriptError) as error:
-                elapsed = int((time.monotonic() - started) * 1000)
-                for index in carried:
-                    outcomes[index] = Outcome(changes[index], Result.FAILED, f"run-command write: {error}", elapsed)
-            else:
-                elapsed = int(result.seconds * 1000)
-                for index, patch_result in zip(carried, results):
-                    change = changes[index]
-                    if patch_result.ok:
-                        outcomes[index] = Outcome(change, Result.OK, None, elapsed)
-                    elif patch_result.conflict:
-                        message = f"{change.target} changed since it was read: re-read next tick"
-                        outcomes[index] = Outcome(change, Result.BUSY, message, elapsed)
-                    else:
-                        message = f"kubectl patch {change.target} failed: {patch_result.output[:LOG_TAIL]}"
-                        outcomes[index] = Outcome(change, Result.FAILED, message, elapsed)
+            carried.append((index, patch))
+        for first in range(0, len(carried), MAX_PATCHES):
+            batch = carried[first:first + MAX_PATCHES]
+            outcomes.update(self._write(cluster, changes, batch, concurrency))
         return [outcomes[index] for index in range(len(changes))]
 
+    def _write(self, cluster: ClusterId, changes: Sequence[ObjectChange], batch: list[tuple[int, ScriptPatch]],
+               concurrency: int) -> dict[int, Outcome]:
+        """One write command for `batch` (indexes into `changes` and their patches); all fail if it fails."""
+        indexes = [index for index, _ in batch]
+        patches = [patch for _, patch in batch]
+        started = time.monotonic()
+        try:
+            result = self.run(cluster, write_script(patches, parallel=max(1, concurrency)))
+            if result.exit_code != 0:
+                raise RunCommandError(f"write script exited {result.exit_code}: {result.logs[-LOG_TAIL:]}")
+            results = parse_write_output(result.logs, expected=len(patches))
+        except (RunCommandError, RunScriptError) as error:
+            elapsed = int((time.monotonic() - started) * 1000)
+            return {index: Outcome(changes[index], Result.FAILED, f"run-command write: {error}", elapsed)
+                    for index in indexes}
+        elapsed = int(result.seconds * 1000)
+        outcomes: dict[int, Outcome] = {}
+        for index, patch_result in zip(indexes, results):
+            change = changes[index]
+            if patch_result.ok:
+                outcomes[index] = Outcome(change, Result.OK, None, elapsed)
+            elif patch_result.conflict:
+                message = f"{change.target} changed since it was read: re-read next tick"
+                outcomes[index] = Outcome(change, Result.BUSY, message, elapsed)
+            else:
+                message = f"kubectl patch {change.target} failed: {patch_result.output[:LOG_TAIL]}"
+                outcomes[index] = Outcome(change, Result.FAILED, message, elapsed)
+        return outcomes
+
     def run(self, cluster: ClusterId, script: str) -> CommandResult:
-        """Submit `script`, wait for its result (bounded), return exit code and output."""
+        """Submit `script`, wait for its result (bounded), return exit code and output.
+
+        The script travels as a file in the command's `context` (a base64 zip, as `az aks command invoke
+        --file` sends it), not in `command`: a command line holds at most 128 KiB, which the writes of
+        a few hundred objects exceed."""
         started = time.monotonic()
         operations = self._clients.arm(cluster.subscription).managed_clusters
         try:
@@ -122,7 +137,7 @@ class RunCommandBackend:
             start = StartOnly()
             operations.begin_run_command(
                 cluster.resource_group, cluster.name,
-                RunCommandRequest(command=script, cluster_token=token), polling=start,
+                RunCommandRequest(command=f"bash {SCRIPT_FILE}", context=script_context(script), cluster_token=token), polling=start,
             )
             result = start.resource()
             if result is None:
@@ -145,6 +160,14 @@ class RunCommandBackend:
                 f" (state {result.provisioning_state or 'unknown'}: {result.reason or 'no reason given'})"
             )
         return CommandResult(int(result.exit_code), result.logs or "", time.monotonic() - started)
+
+
+def script_context(script: str) -> str:
+    """`script` as the run-command `context`: a base64 zip holding it as SCRIPT_FILE."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(SCRIPT_FILE, script)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _command_id(location: str) -> str:

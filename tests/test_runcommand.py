@@ -127,7 +127,7 @@ def test_write_is_one_run_command_and_round_trips(emu):
     seen = backend.observe(cluster, ["nightly-batch"])
     worker = seen.workload(WorkloadRef(WorkloadKind.DEPLOYMENT, "nightly-batch", "batch-worker"))
     emu.reset_calls()
-    changes = [  # in script order: pause KEDA first, or it scales the worker straight back up
+    changes = [  # one call; the plan sends these in separate phases
         change_in(cluster, "scaledobjects.keda.sh", "nightly-batch", "batch-worker", {
             "metadata": {"annotations": {"autoscaling.keda.sh/paused-replicas": "0", "aks-hours/paused": "true"}}}),
         change_in(cluster, "deployments.apps", "nightly-batch", "batch-worker", {
@@ -221,3 +221,29 @@ def test_a_big_namespace_is_still_one_list_per_kind_on_both_paths(emu):
         seen = backend.observe(demo(emu), ["project-a"])
         assert seen.error is None and len(seen.workloads) == 602
         assert emu.calls(service="kube", method="GET", route="*/deployments") == 1
+
+
+@pytest.mark.integration
+def test_a_write_longer_than_a_command_line_travels_as_a_file_and_applies(emu):
+    backend, cluster = emulator_backend(emu), demo(emu)
+    note = "x" * 60_000  # three of these are over the 128 KiB a single command-line argument may hold
+    changes = [change_in(cluster, "deployments.apps", namespace, name, {"metadata": {"annotations": {"note": note}}})
+               for namespace, name in [("project-a", "sample-app-a"), ("project-a", "sample-app-a2"),
+                                       ("project-b", "triton-resnet50")]]
+    outcomes = backend.apply(cluster, changes)
+    assert [o.result for o in outcomes] == [Result.OK] * 3, [o.error for o in outcomes]
+    (command,) = emu.commands
+    assert command.command == "bash aks-hours.sh" and command.files == ("aks-hours.sh",)
+    assert emu.cluster("aks-demo").deployment("project-b", "triton-resnet50")["metadata"]["annotations"]["note"] == note
+
+
+@pytest.mark.integration
+def test_more_changes_than_one_command_carries_go_in_several_commands(emu, monkeypatch):
+    monkeypatch.setattr("scaling.runcommand.MAX_PATCHES", 2)
+    backend, cluster = emulator_backend(emu), demo(emu)
+    changes = [change_in(cluster, "deployments.apps", namespace, name, {"spec": {"replicas": 0}})
+               for namespace, name in [("project-a", "sample-app-a"), ("project-a", "sample-app-a2"),
+                                       ("project-b", "triton-resnet50")]]
+    outcomes = backend.apply(cluster, changes)
+    assert [o.result for o in outcomes] == [Result.OK] * 3, [o.error for o in outcomes]
+    assert arm_calls(emu)["POST managedClusters/{cluster}/runCommand"] == 2

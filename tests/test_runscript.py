@@ -6,12 +6,15 @@ import json
 import os
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from scaling.names import InvalidName
 from scaling.runscript import (
+    MAX_PATCHES,
+    OUTPUT_PER_PATCH,
     RunScriptError,
     ScriptPatch,
     parse_read_output,
@@ -62,7 +65,11 @@ def fake_kubectl(tmp_path: Path, *, lists: dict[str, list[dict]], fail: dict[str
 
 
 def run(script: str, env: dict[str, str]) -> str:
-    return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True).stdout
+    """Run `script` as run-command does for the app: from a file (a command line holds only 128 KiB)."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "aks-hours.sh"
+        path.write_text(script)
+        return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, check=True).stdout
 
 
 def test_read_script_returns_every_kind_slimmed_to_what_the_plan_needs(tmp_path):
@@ -160,3 +167,37 @@ def test_write_output_missing_results_is_rejected():
 def test_jobs_are_read_but_never_patched():
     with pytest.raises(ValueError, match="cannot be patched"):
         write_script([ScriptPatch("jobs.batch", "project-a", "reindex-1", {"spec": {"suspend": True}})])
+
+
+def test_parallel_patches_report_in_patch_order_whatever_order_they_finish(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    # the first patch finishes last
+    kubectl.write_text('#!/bin/bash\ncase "$3" in first) sleep 0.3;; esac\necho "$2/$3 patched"\n')
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    names = ["first", "second", "third", "fourth"]
+    patches = [ScriptPatch("deployments.apps", "project-a", name, {"spec": {"replicas": 0}}) for name in names]
+    results = parse_write_output(run(write_script(patches, parallel=4), env), expected=4)
+    assert [result.output for result in results] == [f"deployments.apps/{name} patched" for name in names]
+
+
+def test_a_full_write_command_of_long_errors_fits_the_512_kB_output_limit(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(f'#!/bin/bash\nprintf "Error from server: %0{OUTPUT_PER_PATCH * 3}d\\n" 0 >&2\nexit 1\n')
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    patches = [ScriptPatch("deployments.apps", "project-a", f"web-{index}", {"spec": {"replicas": 0}})
+               for index in range(MAX_PATCHES)]
+    logs = run(write_script(patches, parallel=16), env)
+    assert len(logs.encode()) <= 512 * 1000
+    results = parse_write_output(logs, expected=MAX_PATCHES)
+    assert all(not result.ok and result.output.startswith("Error from server") for result in results)
+
+
+def test_parallelism_below_one_is_refused():
+    with pytest.raises(ValueError, match="at least 1"):
+        write_script([], parallel=0)
