@@ -165,17 +165,31 @@ class Clients:
             if cached is None:
                 from azure.mgmt.containerservice import ContainerServiceClient
 
-                kwargs: dict[str, Any] = {
-                    "base_url": self.settings.arm_endpoint,
-                    "retry_policy": arm_retry_policy(),
-                    "connection_timeout": ARM_CONNECT_TIMEOUT,
-                    "read_timeout": ARM_READ_TIMEOUT,
-                }
-                if self.settings.arm_ca_bundle:
-                    kwargs["connection_verify"] = self.settings.arm_ca_bundle
-                cached = ContainerServiceClient(self.credential, subscription, **kwargs)
+                cached = ContainerServiceClient(
+                    self.credential, subscription, base_url=self.settings.arm_endpoint,
+                    retry_policy=arm_retry_policy(), transport=self._arm_transport(),
+                )
                 self._arm[subscription] = cached
             return cached
+
+    def _arm_transport(self) -> Any:
+        """A requests transport that keeps every connection a tick has in flight (clusters at once x writes
+        per cluster): the default pool of 10 drops, and later re-handshakes, every one past the tenth."""
+        import requests
+        from azure.core.pipeline.transport import RequestsTransport
+        from urllib3.util.retry import Retry
+
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(
+            pool_maxsize=max(10, self.settings.cluster_concurrency * self.settings.concurrency),
+            max_retries=Retry(total=False, redirect=False, raise_on_status=False),  # azure-core retries
+        )
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        options: dict[str, Any] = {"connection_timeout": ARM_CONNECT_TIMEOUT, "read_timeout": ARM_READ_TIMEOUT}
+        if self.settings.arm_ca_bundle:
+            options["connection_verify"] = self.settings.arm_ca_bundle
+        return RequestsTransport(session=session, session_owner=True, **options)
 
     def kube(self, cluster: ClusterId) -> k8s.ApiClient:
         """The Kubernetes ApiClient for one cluster (cached; the token refreshes itself)."""
