@@ -7,8 +7,6 @@ through `Backend`. scaling/api_backend.py implements `Backend` over the reconcil
 
 from __future__ import annotations
 
-import contextvars
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, Sequence
@@ -25,6 +23,7 @@ from scaling.model import Project, ProjectError, WorkloadRef
 from scaling.names import ClusterId
 from scaling.observed import ObservedCluster, ObservedWorkload
 from scaling.overrides import Override
+from scaling.per_cluster import each_cluster, observe_clusters
 
 
 RECENT = timedelta(days=1)  # how far back "last errors" look
@@ -36,8 +35,10 @@ class Backend(Protocol):
 
     def load_projects(self) -> tuple[Sequence[Project], Sequence[ProjectError]]: ...
 
-    def observe(self, cluster: ClusterId, projects: Sequence[Project]) -> ObservedCluster:
-        """One look at `cluster`; `projects` are all its projects (they decide namespaces and access path)."""
+    def observe(self, cluster: ClusterId, projects: Sequence[Project], *, for_view: bool = False) -> ObservedCluster:
+        """One look at `cluster`; `projects` are all its projects (they decide namespaces and access path).
+
+        `for_view`: only for display, so a recent look may be reused (see api_backend.VIEW_MAX_AGE)."""
 
     def overrides(self) -> Sequence[Override]: ...
 
@@ -181,17 +182,7 @@ class ApiService:
     def project_views(self, now: datetime) -> tuple[list[ProjectView], list[str]]:
         projects, errors = self._load()
         overrides = self._overrides()
-        clusters = sorted({p.cluster for p in projects})
-
-        def look(cluster: ClusterId) -> ObservedCluster:
-            try:
-                return self.backend.observe(cluster, [p for p in projects if p.cluster == cluster])
-            except Exception as error:  # shown as the projects' error, the other clusters still answer
-                return ObservedCluster(cluster=cluster, error=str(error))
-
-        # Clusters side by side: a run-command cluster takes tens of seconds, the others need not wait.
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(clusters)))) as pool:
-            seen = dict(zip(clusters, pool.map(lambda c: contextvars.copy_context().run(look, c), clusters)))
+        seen = observe_clusters(self.backend, projects)
         recent = self._recent_rows(project=None, now=now)
         views = [project_view(p, seen.get(p.cluster), overrides, now, recent_failures(recent, p.name))
                  for p in sorted(projects, key=lambda p: p.name)]
@@ -209,7 +200,7 @@ class ApiService:
     def project_view(self, name: str, now: datetime) -> ProjectView:
         project = self.project(name)
         try:
-            seen = self.backend.observe(project.cluster, self._members(project.cluster))
+            seen = self.backend.observe(project.cluster, self._members(project.cluster), for_view=True)
         except Exception as error:
             seen = ObservedCluster(cluster=project.cluster, error=str(error))
         failures = recent_failures(self._recent_rows(project=name, now=now), name)
@@ -238,18 +229,15 @@ class ApiService:
         except Exception as error:
             checks["table-storage"] = f"unreachable: {_said(error)}"
             return checks
-        clusters = sorted({p.cluster for p in projects})
 
-        def check(cluster: ClusterId) -> str:
+        def check(cluster: ClusterId, members: list[Project]) -> str:
             try:
-                self.backend.check_cluster(cluster, [p for p in projects if p.cluster == cluster])
+                self.backend.check_cluster(cluster, members)
                 return "ok"
             except Exception as error:
                 return f"unreachable: {_said(error)}"
 
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(clusters)))) as pool:
-            results = list(pool.map(lambda c: contextvars.copy_context().run(check, c), clusters))
-        checks.update({f"cluster {c.name}": r for c, r in zip(clusters, results)})
+        checks.update({f"cluster {c.name}": r for c, r in each_cluster(projects, check).items()})
         return checks
 
     # -- changing --------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from scaling.api_errors import ApiError
 from scaling.api_models import ErrorBody, UtcTime
 from scaling.api_views import project_view
 from scaling.model import Project
-from scaling.observed import ObservedCluster
+from scaling.per_cluster import observe_clusters
 from scaling.savings import PriceTable, SavingsError, compute_savings, month_range, read_audit, vm_sizes_of
 from scaling.status_html import ProjectStatus, StatusView, login_page, render_content, render_page
 from scaling.timeline_svg import OverrideSpan, TimelineRow, week_svg
@@ -83,13 +83,7 @@ def gather(backend: Any, now: datetime, options: PageOptions) -> StatusView:
         audit, _ = backend.audit(project=None, since=None, until=None, limit=AUDIT_ROWS, continuation=None)
     except Exception as error:
         audit, problems = [], problems + [f"reading audit rows failed: {error}"]
-    seen: dict[Any, ObservedCluster] = {}
-    for cluster in sorted({p.cluster for p in projects}):
-        members = [p for p in projects if p.cluster == cluster]
-        try:
-            seen[cluster] = backend.observe(cluster, members)
-        except Exception as error:
-            seen[cluster] = ObservedCluster(cluster=cluster, error=str(error))
+    seen = observe_clusters(backend, projects)
     ordered = sorted(projects, key=lambda p: p.name)
     statuses = tuple(
         ProjectStatus(
@@ -242,12 +236,10 @@ def savings_report(
         projects, _ = backend.load_projects()
     except Exception as error:
         raise ApiError(503, "Table Storage unavailable", f"reading the audit trail failed: {error}") from error
-    seen, notes = [], []
-    for cluster in sorted({p.cluster for p in projects}):
-        try:
-            seen.append(backend.observe(cluster, [p for p in projects if p.cluster == cluster]))
-        except Exception as error:
-            notes.append(f"cluster {cluster.name}: node pools not listed ({error}); their cost is not counted")
+    looks = observe_clusters(backend, projects)
+    seen = [look for look in looks.values() if not look.error]
+    notes = [f"cluster {look.cluster.name}: node pools not listed ({look.error}); their cost is not counted"
+             for look in looks.values() if look.error]
     report = compute_savings(rows, month=month, zone=zone, now=now, prices=prices, vm_sizes=vm_sizes_of(seen),
                              schedules={p.name: (p.schedule, p.warmup_minutes) for p in projects})
     if format == "csv":

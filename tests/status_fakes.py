@@ -44,7 +44,7 @@ class FakeBackend:
             raise ConnectionError("Table Storage at http://127.0.0.1:1 is not reachable")
         return list(self.projects), list(self.row_errors)
 
-    def observe(self, cluster, projects):
+    def observe(self, cluster, projects, *, for_view=False):
         return ObservedCluster(cluster=cluster, pools=self.pools.get(cluster, ()),
                                workloads=self.workloads.get(cluster, ()))
 
