@@ -43,7 +43,7 @@ from scaling.observed import ObservedCluster, ObservedWorkload
 from scaling.overrides import Override, OverrideAction
 from scaling.plan_autoscalers import RESOURCES as AUTOSCALER_RESOURCES
 from scaling.plan_autoscalers import TargetPlan, plan_autoscalers, plan_cronjobs, shared_namespaces, target_plan
-from scaling.plan_optouts import autoscaled_workloads, plan_workload
+from scaling.plan_optouts import autoscaled_workloads, own_warmup, plan_workload
 from scaling.plan_pools import plan_pool
 
 UTC = timezone.utc
@@ -218,6 +218,10 @@ def _plan_cluster(
             # Kept running while the project is down (override, own uptime, min-replicas): its pool stays up.
             if (desire.up or desire.replicas) and workload.node_pool and not workload.excluded:
                 pools_held_up[project.name].setdefault(workload.node_pool, desire.why)
+            elif workload.node_pool and desire.why.trigger is not Trigger.OVERRIDE:
+                warming = own_warmup(project, workload, now)  # its own hours start soon: nodes first
+                if warming is not None:
+                    pools_held_up[project.name].setdefault(workload.node_pool, warming)
         project_wide = desires[project.name]
         actions += plan_cronjobs(project, up=project_wide.up, seen=seen, why=project_wide.why, shared=shared)
 

@@ -19,7 +19,7 @@ A desire here is anything with `up`, `why`, `replicas` (scaling.plan.Desire): it
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Callable, Protocol, TypeVar
 
@@ -84,6 +84,23 @@ def effective_desire(
             why = desire.why
             desire = replace(desire, replicas=keep, why=replace(why, reason=f"{why.reason}; {MIN_REPLICAS} keeps {keep}"))
     return desire
+
+
+def own_warmup(project: Project, workload: ObservedWorkload, now: datetime) -> Why | None:
+    """Why the workload's node pool comes up now although the workload is still down: its own business
+    hours (`aks-hours/uptime`) start within the project's warm-up. None otherwise, or if unreadable."""
+    if project.warmup_minutes <= 0 or not workload.own_uptime or workload.excluded:
+        return None
+    try:
+        schedule = own_schedule(project, workload.own_uptime)
+    except ValueError:
+        return None  # reported by effective_desire
+    start = schedule.next_change(now)
+    if schedule.is_up(now) or start is None or start > now + timedelta(minutes=project.warmup_minutes):
+        return None
+    local = start.astimezone(schedule.zone)
+    return Why(project.name, reason=f"warm-up {project.warmup_minutes} min: {workload.ref} own business hours"
+                                    f" start {local:%Y-%m-%d %H:%M %Z} ({UPTIME})")
 
 
 def plan_workload(

@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 
 from scaling.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
 from scaling.annotations import ORIGINAL_REPLICAS
-from scaling.observed import ObservedCluster, ObservedHpa
+from scaling.observed import ObservedCluster, ObservedHpa, ObservedPool, PoolSize
+from scaling.overrides import OverrideAction
 from scaling.plan import Desire, plan, plan_scalable
 from scaling.plan_optouts import autoscaled_workloads, effective_desire, plan_workload
-from tests.plan_builders import CLUSTER, deployment, observed, pool, project
+from scaling.plan_pools import encode_original
+from tests.plan_builders import CLUSTER, deployment, observed, override, pool, project
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN)  # Monday, business hours
@@ -169,3 +171,34 @@ def test_an_excluded_workload_does_not_keep_its_node_pool_up():
     seen = observed(pool("pa", 2), deployment("project-a", "keep", 2, excluded=True, node_pool="pa"))
     [change] = plan([p], [], seen, MONDAY_NIGHT)
     assert isinstance(change, PoolChange) and change.direction is Direction.DOWN
+
+
+MONDAY_EARLY = datetime(2026, 11, 30, 5, 40, tzinfo=BERLIN)  # 20 min before a 06:00 own uptime
+
+
+def night_pool() -> ObservedPool:
+    return pool("pa", 0, tags=encode_original(PoolSize(2, False, None, None, "Running")))
+
+
+def test_a_workloads_own_earlier_hours_bring_its_pool_up_a_warm_up_ahead():
+    p = project(node_pools=("pa",), warmup_minutes=30)
+    seen = observed(night_pool(), deployment("project-a", "early", 0, original=2, own_uptime="Mon-Fri 06:00-18:00",
+                                             node_pool="pa"))
+    [change] = plan([p], [], seen, MONDAY_EARLY)
+    assert isinstance(change, PoolChange) and change.direction is Direction.UP
+    assert "warm-up 30 min: deployment/project-a/early own business hours start 2026-11-30 06:00" in change.why.reason
+
+
+def test_an_own_uptime_further_off_than_the_warm_up_leaves_the_pool_down():
+    p = project(node_pools=("pa",), warmup_minutes=10)
+    seen = observed(night_pool(), deployment("project-a", "early", 0, original=2, own_uptime="Mon-Fri 06:00-18:00",
+                                             node_pool="pa"))
+    assert plan([p], [], seen, MONDAY_EARLY) == []
+
+
+def test_a_down_override_keeps_the_pool_down_despite_an_own_uptime_starting_soon():
+    p = project(node_pools=("pa",), warmup_minutes=30)
+    seen = observed(night_pool(), deployment("project-a", "early", 0, original=2, own_uptime="Mon-Fri 06:00-18:00",
+                                             node_pool="pa"))
+    down = override(action=OverrideAction.DOWN, until=datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN))
+    assert plan([p], [down], seen, MONDAY_EARLY) == []
