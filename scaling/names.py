@@ -25,12 +25,16 @@ class InvalidName(ValueError):
 
 def dns1123_label(value: str, *, what: str = "name") -> str:
     """Return `value` if it is a DNS-1123 label (namespace, project), else raise InvalidName."""
-    if not isinstance(value, str) or not _DNS1123_LABEL.match(value):
+    if not is_dns1123_label(value):
         raise InvalidName(
             f"{what} {value!r} is not a DNS-1123 label "
             "(lowercase letters, digits and '-', 1-63 characters, starting and ending alphanumeric)"
         )
     return value
+
+
+def is_dns1123_label(value: object) -> bool:
+    return isinstance(value, str) and bool(_DNS1123_LABEL.match(value))
 
 
 def dns1123_subdomain(value: str, *, what: str = "name") -> str:

@@ -37,8 +37,8 @@ from typing import Iterable, Mapping, Protocol, Sequence
 from scaling.actions import Action, Change, Notice, ObjectChange, Outcome, PoolChange, Result, Why
 from scaling.audit import AuditRow, AuditStore, row_for
 from scaling.logs import log_context, new_tick_id, record_tick
-from scaling.model import Access, Project
-from scaling.names import ClusterId
+from scaling.model import Access, Project, ProjectError
+from scaling.names import ClusterId, is_dns1123_label
 from scaling.observed import ObservedCluster, ObservedPool
 from scaling.overrides import Override, OverrideStore
 from scaling.plan import phase_of, plan
@@ -172,8 +172,12 @@ class TickReport:
 class _Loaded:
     projects: tuple[Project, ...]
     overrides: tuple[Override, ...]
-    project_errors: tuple[str, ...]
+    row_errors: tuple[ProjectError, ...]
     override_errors: tuple[str, ...]
+
+    @property
+    def project_errors(self) -> tuple[str, ...]:
+        return tuple(str(e) for e in self.row_errors)
 
 
 def _load(context: Context, now: datetime) -> _Loaded:
@@ -182,9 +186,22 @@ def _load(context: Context, now: datetime) -> _Loaded:
     return _Loaded(
         tuple(p for p in loaded.projects if p.enabled),
         overrides.active,
-        tuple(str(e) for e in loaded.errors),
+        tuple(loaded.errors),
         overrides.errors,
     )
+
+
+def report_bad_rows(errors: Sequence[ProjectError], now: datetime, context: Context, tick_id: str) -> None:
+    """Log every column of a project row that did not load, and audit it like a notice (first seen, then
+    every NOTICE_REPEAT): that project is not scheduled until its row is fixed. A row whose name is not a
+    DNS-1123 label is only logged: its name cannot key an audit partition."""
+    notices = []
+    for error in errors:
+        log.warning("not loaded: %s", error, extra={"project": error.project})
+        if is_dns1123_label(error.project):
+            notices.append(Notice(None, f"row/{error.column}", f"row not loaded, project not scheduled: {error.message}",
+                                  Why(error.project), Result.FAILED))
+    _audit([Outcome(n, Result.FAILED) for n in notices], now, context, tick_id, "rows")
 
 
 def tick(now: datetime, *, context: Context, dry_run: bool = False, tick_id: str | None = None) -> TickReport:
@@ -194,7 +211,8 @@ def tick(now: datetime, *, context: Context, dry_run: bool = False, tick_id: str
     started = time.monotonic()
     with log_context(tick_id=tick_id):
         loaded = _load(context, now)
-        for error in loaded.project_errors + loaded.override_errors:
+        report_bad_rows(loaded.row_errors, now, context, tick_id)
+        for error in loaded.override_errors:
             log.warning("not loaded: %s", error)
         by_cluster: dict[ClusterId, list[Project]] = defaultdict(list)
         for project in loaded.projects:

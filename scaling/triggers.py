@@ -105,6 +105,7 @@ def run_timer(context: Any, now: datetime, *, tick_id: str | None = None, queue:
     try:
         if context.settings.fanout == "queue":
             loaded = context.projects.load()
+            reconcile.report_bad_rows(loaded.errors, now, context, tick_id)
             queue = queue or queue_client(context.settings)
             ensure_queue(queue)
             return enqueue_tick(queue, clusters_of(loaded.projects), tick=tick_id, tick_time=now)

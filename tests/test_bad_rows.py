@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from azure.data.tables import EdmType, EntityProperty, UpdateMode
@@ -174,3 +174,42 @@ def test_a_tick_over_bad_rows_reports_each_for_its_project_and_reconciles_every_
         assert len(mine) == 1 and f"column {column}:" in mine[0] and words in mine[0], (case, report.project_errors)
     assert len(report.project_errors) == len(bad)
     assert not any(o.result.value == "failed" for o in report.outcomes)
+
+
+def bad_row_world(settings, table_names, emu):
+    from scaling.model import Access
+    from tests.fault_world import build_world
+
+    world = build_world(settings, table_names, emu, private_access=Access.API)
+    table = table_service(world.settings).get_table_client(table_names.projects)
+    put(table, "zone-typo", {**GOOD, "Namespaces": "zone-typo", "TimeZone": "Europe/Berlinn"})
+    put(table, "Project X' or 1 eq 1", {**GOOD, "Namespaces": "x"})
+    return world
+
+
+def row_reports(world, project: str) -> list:
+    rows, _ = world.context.audit.query(project=project, limit=50)
+    return [r for r in rows if r.target.startswith("row/")]
+
+
+def test_a_row_that_does_not_load_is_audited_for_its_project_once_not_every_tick(settings, table_names, emu):
+    from tests.fault_world import DOWN
+
+    world = bad_row_world(settings, table_names, emu)
+    world.tick(DOWN)
+    world.tick(DOWN + timedelta(minutes=5))
+    [row] = row_reports(world, "zone-typo")
+    assert (row.target, row.action, row.result.value) == ("row/TimeZone", "report", "failed")
+    assert row.reason.startswith("row not loaded, project not scheduled:") and "Europe/Berlinn" in row.reason
+
+
+def test_a_row_whose_name_cannot_key_the_audit_is_logged_only(settings, table_names, emu, caplog):
+    from tests.fault_world import DOWN
+
+    world = bad_row_world(settings, table_names, emu)
+    with caplog.at_level("WARNING", logger="scaling.reconcile"):
+        report = world.tick(DOWN)
+    assert any("Project X' or 1 eq 1" in e for e in report.project_errors)
+    assert any("Project X' or 1 eq 1" in r.getMessage() for r in caplog.records)
+    day_rows, _ = world.context.audit.query(since=DOWN - timedelta(hours=1), limit=500)
+    assert not [r for r in day_rows if r.project.startswith("Project X")]

@@ -387,3 +387,19 @@ def test_host_json_queue_settings_match_what_the_worker_assumes():
     assert queues["maxDequeueCount"] == MAX_DEQUEUE_COUNT  # the worker audits the last attempt
     assert queues["messageEncoding"] == "base64"  # what queue_client's TextBase64EncodePolicy sends
     assert queues["batchSize"] <= 4  # clusters spread over instances instead of piling onto one
+
+
+def test_with_fanout_queue_the_timer_audits_rows_that_did_not_load(fan_world, queue, table_names):
+    from azure.data.tables import UpdateMode
+
+    from scaling.rows import PARTITION
+    from scaling.tables import table_service
+    from scaling.triggers import run_timer
+    from tests.fault_world import DOWN
+
+    table = table_service(fan_world.settings).get_table_client(table_names.projects)
+    table.upsert_entity({"PartitionKey": PARTITION, "RowKey": "typo", "Cluster": "not-a-resource-id",
+                         "Namespaces": "typo", "Uptime": "always"}, mode=UpdateMode.REPLACE)
+    assert run_timer(fan_world.context, DOWN, tick_id="fan2", queue=queue) == 2  # the good projects' clusters
+    [row] = [r for r in fan_world.audit(project="typo") if r.target == "row/Cluster"]
+    assert row.result.value == "failed" and row.tick == "fan2"
