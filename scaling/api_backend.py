@@ -3,12 +3,10 @@ things the Functions app and `serve` need from the engine: build the context, ru
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 from scaling import reconcile
 from scaling.actions import Outcome
@@ -23,8 +21,7 @@ from scaling.settings import Settings
 from scaling.tables import TableNames
 
 UTC = timezone.utc
-LAST_CHANGE_ROWS = 200
-VIEW_MAX_AGE = 120.0  # seconds a run-command cluster's look serves the status page and project views  # how far back `last_change` looks in a project's audit partition
+LAST_CHANGE_ROWS = 200  # how far back `last_change` looks in a project's audit partition
 
 
 def build_context(settings: Settings, *, table_names: TableNames | None = None) -> Context:
@@ -76,12 +73,8 @@ def audit_view(row: AuditRow) -> AuditView:
 class ContextBackend:
     """`scaling.api_service.Backend` over a reconcile `Context`."""
 
-    def __init__(self, context: Context, settings: Settings | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, context: Context, settings: Settings | None = None) -> None:
         self.context = context
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._recent: dict[tuple[ClusterId, tuple[str, ...]], tuple[float, ObservedCluster]] = {}
 
     def load_projects(self) -> tuple[Sequence[Project], Sequence[ProjectError]]:
         loaded = self.context.projects.load()
@@ -92,22 +85,8 @@ class ContextBackend:
         each look there is a pod started in the cluster and tens of seconds, on every page load."""
         if not for_view or reconcile.access_of(projects) is not Access.RUN_COMMAND:
             return reconcile.observe(cluster, projects, self.context)
-        key = (cluster, tuple(sorted(ns for p in projects for ns in p.namespaces)))
-        with self._lock:
-            recent = self._recent.get(key)
-        if recent is not None and self._clock() - recent[0] <= VIEW_MAX_AGE:
-            return recent[1]
-        started = self._clock()
-        seen = reconcile.observe(cluster, projects, self.context)
-        with self._lock:
-            self._recent[key] = (started, seen)
-        return seen
-
-    def forget_views(self, cluster: ClusterId) -> None:
-        """Drop the looks kept for views of `cluster` (after this app changed it)."""
-        with self._lock:
-            for key in [key for key in self._recent if key[0] == cluster]:
-                del self._recent[key]
+        key = (cluster, tuple(sorted({ns for p in projects for ns in p.namespaces})))
+        return self.context.views.look(key, lambda: reconcile.observe(cluster, projects, self.context))
 
     def overrides(self) -> Sequence[Override]:
         # Every readable row: the service decides what is active at its own clock; the tick cleans up.
@@ -125,7 +104,6 @@ class ContextBackend:
     def reconcile(self, project: Project, now: datetime) -> Sequence[Outcome]:
         # The whole cluster, like a tick: planning one project alone could miss a pool it shares.
         report = reconcile.reconcile_cluster(project.cluster, now, self.context)
-        self.forget_views(project.cluster)
         if report.error and not report.outcomes:
             raise RuntimeError(report.error)
         return [o for o in report.outcomes if o.action.why.project == project.name]

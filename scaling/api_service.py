@@ -38,7 +38,7 @@ class Backend(Protocol):
     def observe(self, cluster: ClusterId, projects: Sequence[Project], *, for_view: bool = False) -> ObservedCluster:
         """One look at `cluster`; `projects` are all its projects (they decide namespaces and access path).
 
-        `for_view`: only for display, so a recent look may be reused (see api_backend.VIEW_MAX_AGE)."""
+        `for_view`: only for display, so a recent look may be reused (see scaling.kept_views)."""
 
     def overrides(self) -> Sequence[Override]: ...
 

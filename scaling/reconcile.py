@@ -36,6 +36,7 @@ from typing import Iterable, Mapping, Protocol, Sequence
 
 from scaling.actions import Action, Change, Notice, ObjectChange, Outcome, PoolChange, Result, Why
 from scaling.audit import AuditRow, AuditStore, row_for
+from scaling.kept_views import KeptViews
 from scaling.logs import log_context, new_tick_id, record_tick
 from scaling.model import Access, Project, ProjectError
 from scaling.names import ClusterId, is_dns1123_label
@@ -97,6 +98,7 @@ class Context:
     workloads: Mapping[Access, WorkloadBackend]
     pools: PoolBackend
     notices: NoticeMemo = field(default_factory=NoticeMemo)
+    views: KeptViews = field(default_factory=KeptViews)
 
     @classmethod
     def from_settings(
@@ -268,6 +270,8 @@ def _run_cluster(
             error = seen.error
             actions = plan(members, overrides, {cluster: seen}, now)
             outcomes = execute(cluster, actions, members, context, dry_run=dry_run)
+            if any(o.result is Result.OK and not isinstance(o.action, Notice) for o in outcomes):
+                context.views.forget(cluster)  # what views kept of it is out of date
         except Exception as exc:  # noqa: BLE001 - one cluster's surprise must not stop the others
             log.exception("cluster %s failed", cluster.name)
             error = f"{type(exc).__name__}: {exc}"

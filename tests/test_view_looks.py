@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from scaling.api_backend import VIEW_MAX_AGE, ContextBackend
+from scaling.api_backend import ContextBackend
+from scaling.kept_views import VIEW_MAX_AGE, KeptViews
 from scaling.observed import ObservedCluster
 from scaling.per_cluster import each_cluster, observe_clusters
 from tests.api_world import AUTH, world  # noqa: F401 - fixture
@@ -57,10 +58,15 @@ def batch(world):
     return [p for p in projects if p.name == "nightly-batch"]
 
 
+def backend_with(world, clock: Ticks) -> ContextBackend:
+    world.context.views = KeptViews(clock=clock)
+    return ContextBackend(world.context)
+
+
 @pytest.mark.integration
 def test_a_view_of_a_run_command_cluster_reuses_a_look_younger_than_the_max_age(world):
     clock = Ticks()
-    backend, members = ContextBackend(world.context, clock=clock), batch(world)
+    backend, members = backend_with(world, clock), batch(world)
     world.emulator.reset_calls()
     first = backend.observe(members[0].cluster, members, for_view=True)
     clock.now += VIEW_MAX_AGE
@@ -73,7 +79,7 @@ def test_a_view_of_a_run_command_cluster_reuses_a_look_younger_than_the_max_age(
 
 @pytest.mark.integration
 def test_a_look_before_a_change_is_always_fresh(world):
-    backend, members = ContextBackend(world.context, clock=Ticks()), batch(world)
+    backend, members = backend_with(world, Ticks()), batch(world)
     world.emulator.reset_calls()
     backend.observe(members[0].cluster, members, for_view=True)
     backend.observe(members[0].cluster, members)
@@ -82,9 +88,18 @@ def test_a_look_before_a_change_is_always_fresh(world):
 
 @pytest.mark.integration
 def test_a_change_made_through_the_api_drops_the_kept_look(world):
-    backend, members = ContextBackend(world.context, clock=Ticks()), batch(world)
+    backend, members = backend_with(world, Ticks()), batch(world)
     kept = backend.observe(members[0].cluster, members, for_view=True)
     backend.reconcile(members[0], world.clock.now)
+    assert backend.observe(members[0].cluster, members, for_view=True) is not kept
+
+
+@pytest.mark.integration
+def test_a_timer_tick_that_changes_the_cluster_drops_the_kept_look(world):
+    backend, members = backend_with(world, Ticks()), batch(world)
+    kept = backend.observe(members[0].cluster, members, for_view=True)
+    report = world.tick()  # 11:00 in Berlin: nightly-batch goes down
+    assert any(o.action.why.project == "nightly-batch" and o.result.value == "ok" for o in report.outcomes)
     assert backend.observe(members[0].cluster, members, for_view=True) is not kept
 
 
@@ -92,7 +107,7 @@ def test_a_change_made_through_the_api_drops_the_kept_look(world):
 def test_views_of_an_api_cluster_are_always_fresh(world):
     projects, _ = ContextBackend(world.context).load_projects()
     members = [p for p in projects if p.cluster.name == "aks-demo"]
-    backend = ContextBackend(world.context, clock=Ticks())
+    backend = backend_with(world, Ticks())
     assert backend.observe(members[0].cluster, members, for_view=True) is not \
         backend.observe(members[0].cluster, members, for_view=True)
 
