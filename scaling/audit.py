@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INVERT = 10**19 - 1
 BATCH = 100  # the Table service's limit of operations per entity transaction
+PARALLEL_BATCHES = 4  # transactions of one write in flight at once
 DEFAULT_DAYS = 31  # how far back a query without `since` and without `project` looks
 MAX_DAY_SPAN = 366  # a query without `project` reads one day partition per day: bound how many
 MAX_TEXT = 1000
@@ -169,12 +171,24 @@ class AuditStore:
             dns1123_label(row.project, what="audit project")
             for partition in row.partitions:
                 by_partition[partition].append(to_entity(row, partition))
-        calls = 0
-        for entities in by_partition.values():
-            for start in range(0, len(entities), BATCH):
-                self._table.submit_transaction([("upsert", e) for e in entities[start : start + BATCH]])
-                calls += 1
-        return calls
+        batches = [
+            [("upsert", e) for e in entities[start : start + BATCH]]
+            for entities in by_partition.values()
+            for start in range(0, len(entities), BATCH)
+        ]
+        if len(batches) <= 1:
+            for batch in batches:
+                self._table.submit_transaction(batch)
+            return len(batches)
+        # A mass tick of one cluster is ~60 transactions (one per project, one per 100 day rows): one after
+        # the other they took longer than the cluster's writes. Every batch is tried; the first error is
+        # raised after (rows are upserts, so writing the whole set again is harmless).
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_BATCHES, len(batches))) as pool:
+            futures = [pool.submit(self._table.submit_transaction, batch) for batch in batches]
+            errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            raise errors[0]
+        return len(batches)
 
     def query(
         self,

@@ -18,6 +18,7 @@ from kubernetes import client as k8s
 
 from scaling.names import ClusterId
 from scaling.settings import AKS_SERVER_SCOPE, Settings
+from scaling.transport import pooled_transport
 
 
 class ClientError(RuntimeError):
@@ -173,23 +174,11 @@ class Clients:
             return cached
 
     def _arm_transport(self) -> Any:
-        """A requests transport that keeps every connection a tick has in flight (clusters at once x writes
-        per cluster): the default pool of 10 drops, and later re-handshakes, every one past the tenth."""
-        import requests
-        from azure.core.pipeline.transport import RequestsTransport
-        from urllib3.util.retry import Retry
-
-        session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(
-            pool_maxsize=max(10, self.settings.cluster_concurrency * self.settings.concurrency),
-            max_retries=Retry(total=False, redirect=False, raise_on_status=False),  # azure-core retries
-        )
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
+        """Room for every ARM call a tick has in flight: clusters at once x writes per cluster."""
         options: dict[str, Any] = {"connection_timeout": ARM_CONNECT_TIMEOUT, "read_timeout": ARM_READ_TIMEOUT}
         if self.settings.arm_ca_bundle:
             options["connection_verify"] = self.settings.arm_ca_bundle
-        return RequestsTransport(session=session, session_owner=True, **options)
+        return pooled_transport(self.settings.cluster_concurrency * self.settings.concurrency, **options)
 
     def kube(self, cluster: ClusterId) -> k8s.ApiClient:
         """The Kubernetes ApiClient for one cluster (cached; the token refreshes itself)."""

@@ -29,15 +29,20 @@ class TableNames:
 
 
 def table_service(settings: Settings, credential: TokenCredential | None = None) -> TableServiceClient:
-    """A TableServiceClient from a connection string, or an account URL plus an Entra credential."""
+    """A TableServiceClient from a connection string, or an account URL plus an Entra credential; its
+    connection pool has room for the audit writes of every cluster a tick runs at once."""
+    from scaling.audit import PARALLEL_BATCHES
+    from scaling.transport import pooled_transport
+
+    transport = pooled_transport(settings.cluster_concurrency * PARALLEL_BATCHES)
     if settings.storage_connection:
-        return TableServiceClient.from_connection_string(settings.storage_connection)
+        return TableServiceClient.from_connection_string(settings.storage_connection, transport=transport)
     if settings.storage_account_url:
         if credential is None:
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id)
-        return TableServiceClient(endpoint=settings.storage_account_url, credential=credential)
+        return TableServiceClient(endpoint=settings.storage_account_url, credential=credential, transport=transport)
     raise StorageNotConfigured(
         "no Table Storage configured: set SCALING_STORAGE_CONNECTION (or AzureWebJobsStorage) to a connection "
         "string, or SCALING_STORAGE_ACCOUNT_URL to the account's table endpoint for managed identity"

@@ -122,6 +122,20 @@ def test_rows_are_written_in_transactions_of_at_most_100_per_partition(store):
 
 
 @pytest.mark.integration
+def test_a_batch_the_service_refuses_does_not_keep_the_other_batches_from_being_written(store):
+    from dataclasses import replace
+
+    from azure.core.exceptions import HttpResponseError
+
+    too_big = replace(row(0, "project-a"), actor="x" * 70_000)  # over the 64 KiB a property may hold
+    others = [row(1, project) for project in ("project-b", "project-c", "project-d", "project-e")]
+    with pytest.raises(HttpResponseError):
+        store.write([too_big, *others])
+    for project in ("project-b", "project-c", "project-d", "project-e"):
+        assert len(store.query(project=project)[0]) == 1
+
+
+@pytest.mark.integration
 def test_writing_the_same_rows_again_does_not_duplicate_them(store):
     rows = [row(0, seq=i) for i in range(3)]
     store.write(rows)
