@@ -59,8 +59,8 @@ def build_router(state: State, runner: Runner, faults: Faults, kube_url: Callabl
             try:
                 _check(state, request)
                 with state.lock:
-                    state.settle()
                     cluster = _cluster(state, request) if "cluster" in request.params else None
+                    state.settle(cluster.name if cluster is not None else None)
                     return handler(request, cluster) if cluster is not None else handler(request)
             except ArmError as error:
                 return Response(error.status, error.body(), error.headers)

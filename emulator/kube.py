@@ -76,7 +76,7 @@ def build_router(state: State, cluster_name: str) -> Router:
                     if request.query.get(unsupported) not in (None, "", "false", "0"):
                         raise bad_request(f"the emulator does not support {unsupported}={request.query[unsupported]}")
                 with state.lock:
-                    state.settle()
+                    state.settle(cluster_name)
                     response = handler(state.cluster(cluster_name), request)  # reset() replaces clusters
                     if tables.wants_table(request.headers.get("Accept")) and response.status == 200:
                         response = _as_table(response, state)
