@@ -21,6 +21,7 @@ class KeptViews:
         self._clock, self._max_age = clock, max_age
         self._lock = threading.Lock()
         self._kept: dict[Key, tuple[float, ObservedCluster]] = {}
+        self._generation: dict[ClusterId, int] = {}  # raised by forget(): a look started before is stale
 
     def get(self, key: Key) -> ObservedCluster | None:
         with self._lock:
@@ -30,18 +31,23 @@ class KeptViews:
         return kept[1]
 
     def look(self, key: Key, observe: Callable[[], ObservedCluster]) -> ObservedCluster:
-        """The kept look at `key` if young enough, else `observe()` (kept from the moment it started)."""
+        """The kept look at `key` if young enough, else `observe()`. A new look is kept (from the moment it
+        started) unless it failed or the cluster was changed while it ran."""
         kept = self.get(key)
         if kept is not None:
             return kept
+        with self._lock:
+            generation = self._generation.get(key[0], 0)
         started = self._clock()
         seen = observe()
         with self._lock:
-            self._kept[key] = (started, seen)
+            if seen.error is None and self._generation.get(key[0], 0) == generation:
+                self._kept[key] = (started, seen)
         return seen
 
     def forget(self, cluster: ClusterId) -> None:
-        """Drop every look at `cluster` (the app just changed it)."""
+        """Drop every look at `cluster`, and any look still running (the app just changed it)."""
         with self._lock:
+            self._generation[cluster] = self._generation.get(cluster, 0) + 1
             for key in [key for key in self._kept if key[0] == cluster]:
                 del self._kept[key]

@@ -270,8 +270,8 @@ def _run_cluster(
             error = seen.error
             actions = plan(members, overrides, {cluster: seen}, now)
             outcomes = execute(cluster, actions, members, context, dry_run=dry_run)
-            if any(o.result is Result.OK and not isinstance(o.action, Notice) for o in outcomes):
-                context.views.forget(cluster)  # what views kept of it is out of date
+            if any(not isinstance(o.action, Notice) and o.result is not Result.DRY_RUN for o in outcomes):
+                context.views.forget(cluster)  # a write was tried (a failed one may still have landed)
         except Exception as exc:  # noqa: BLE001 - one cluster's surprise must not stop the others
             log.exception("cluster %s failed", cluster.name)
             error = f"{type(exc).__name__}: {exc}"
@@ -317,7 +317,7 @@ def execute(
     """Act on `actions` (already in phase order) step by step; return one outcome per action, in order.
 
     A step is one phase's writes, in parallel. On the run-command path consecutive workload phases are
-    one step: its write script runs the patches in order anyway, and each step costs a run-command
+    one step: its write script still runs them phase after phase, and each step costs a run-command
     (tens of seconds), so workloads going down and up in one tick are one command, not two."""
     settings = context.settings
     access = access_of(members)

@@ -25,6 +25,7 @@ from scaling.actions import ObjectChange, Outcome, Result
 from scaling.clients import Clients, StartOnly, arm_message
 from scaling.names import ClusterId, InvalidName, dns1123_label
 from scaling.observed import ObservedCluster
+from scaling.plan import phase_of
 from scaling.runscript import MAX_PATCHES, RunScriptError, ScriptPatch, parse_read_output, parse_write_output, read_script, write_script
 from scaling.settings import AKS_SERVER_SCOPE
 
@@ -74,14 +75,15 @@ class RunCommandBackend:
             return ObservedCluster(cluster, error=f"run-command read: unreadable object: {error}")
 
     def apply(self, cluster: ClusterId, changes: Sequence[ObjectChange], *, concurrency: int = 8) -> list[Outcome]:
-        """Every change in one run-command (one per MAX_PATCHES), `concurrency` kubectl patches at a time.
+        """Every change in one run-command (one per MAX_PATCHES), `concurrency` kubectl patches at a time
+        within a plan phase, phase after phase (changes come in phase order).
 
         A change that cannot go into a script (bad name, unknown kind) fails alone; a command that fails,
         exits non-zero or prints unparseable output fails every change it carried."""
         outcomes: dict[int, Outcome] = {}
         carried: list[tuple[int, ScriptPatch]] = []
         for index, change in enumerate(changes):
-            patch = ScriptPatch(change.resource, change.namespace, change.name, change.patch)
+            patch = ScriptPatch(change.resource, change.namespace, change.name, change.patch, phase_of(change))
             try:
                 if change.cluster != cluster:
                     raise ValueError(f"change for {change.cluster.name} sent to {cluster.name}")

@@ -151,12 +151,14 @@ def _section(section: str, text: str, rc: int) -> ReadSection:
 
 @dataclass(frozen=True)
 class ScriptPatch:
-    """One `kubectl patch` to run: resource (e.g. `deployments.apps`), namespace, name, merge patch."""
+    """One `kubectl patch` to run: resource (e.g. `deployments.apps`), namespace, name, merge patch, and
+    its step: patches of one step run side by side, a later step only once the earlier one has ended."""
 
     resource: str
     namespace: str
     name: str
     patch: Mapping[str, object]
+    step: int = 0
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,10 @@ def write_script(patches: Iterable[ScriptPatch], *, parallel: int = 8) -> str:
     patch's output and exit code in order.
 
     A kubectl process costs ~50-100 ms (start-up, a GET and the PATCH); one after the other, a few hundred
-    objects would take most of the command's budget. The writes of one call belong to one plan phase,
-    which the API path also sends in parallel, so nothing depends on their order."""
+    objects would take most of the command's budget. Patches of one step (one plan phase, which the API
+    path sends in parallel too) run side by side; where the step changes the script waits for every
+    running patch first, because phases depend on each other (a KEDA pause must be lifted before its
+    Deployment is restored, or KEDA scales it straight back to 0)."""
     if parallel < 1:
         raise ValueError(f"parallel must be at least 1, not {parallel}")
     lines = [
@@ -184,8 +188,11 @@ def write_script(patches: Iterable[ScriptPatch], *, parallel: int = 8) -> str:
         'patch() { index=$1; shift; "$@" >"$out/$index" 2>&1; echo $? >"$out/$index.rc"; }',
         "running=0",
     ]
-    count = 0
+    count, step = 0, None
     for index, item in enumerate(patches):
+        if step is not None and item.step != step:
+            lines.append("wait; running=0")  # the next step starts when this one has ended
+        step = item.step
         if item.resource not in PATCHABLE:
             raise ValueError(f"resource {item.resource!r} cannot be patched by this app")
         namespace = dns1123_label(item.namespace, what="namespace")
@@ -202,8 +209,9 @@ def write_script(patches: Iterable[ScriptPatch], *, parallel: int = 8) -> str:
         lines += [
             f"for ((index = 0; index < {count}; index++)); do",
             f"  echo \"{MARK}:begin result-$index@@\"",
-            # a long error is cut so that MAX_PATCHES results always fit the 512 kB output
-            f'  head -c {OUTPUT_PER_PATCH} "$out/$index" 2>/dev/null; echo',
+            # a long output keeps its end (where kubectl puts the error, after any warnings), so that
+            # MAX_PATCHES results always fit the 512 kB output
+            f'  tail -c {OUTPUT_PER_PATCH} "$out/$index" 2>/dev/null; echo',
             '  rc="$(cat "$out/$index.rc" 2>/dev/null || echo 255)"',
             f"  echo \"{MARK}:result $index rc=$rc@@\"",
             "done",

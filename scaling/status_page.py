@@ -237,9 +237,9 @@ def savings_report(
     except Exception as error:
         raise ApiError(503, "Table Storage unavailable", f"reading the audit trail failed: {error}") from error
     looks = observe_clusters(backend, projects)
-    seen = [look for look in looks.values() if not look.error]
+    seen = [look for look in looks.values() if look.pools]  # pools listed even where the workloads were not
     notes = [f"cluster {look.cluster.name}: node pools not listed ({look.error}); their cost is not counted"
-             for look in looks.values() if look.error]
+             for look in looks.values() if look.error and not look.pools]
     report = compute_savings(rows, month=month, zone=zone, now=now, prices=prices, vm_sizes=vm_sizes_of(seen),
                              schedules={p.name: (p.schedule, p.warmup_minutes) for p in projects})
     if format == "csv":

@@ -38,6 +38,7 @@ class FakeBackend:
     overrides_: list = field(default_factory=list)
     audit_rows: list = field(default_factory=list)  # AuditRow, any order
     storage_down: bool = False
+    look_errors: dict = field(default_factory=dict)  # cluster -> the error of its workload read
 
     def load_projects(self):
         if self.storage_down:
@@ -46,7 +47,7 @@ class FakeBackend:
 
     def observe(self, cluster, projects, *, for_view=False):
         return ObservedCluster(cluster=cluster, pools=self.pools.get(cluster, ()),
-                               workloads=self.workloads.get(cluster, ()))
+                               workloads=self.workloads.get(cluster, ()), error=self.look_errors.get(cluster))
 
     def overrides(self):
         return list(self.overrides_)

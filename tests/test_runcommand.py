@@ -247,3 +247,21 @@ def test_more_changes_than_one_command_carries_go_in_several_commands(emu, monke
     outcomes = backend.apply(cluster, changes)
     assert [o.result for o in outcomes] == [Result.OK] * 3, [o.error for o in outcomes]
     assert arm_calls(emu)["POST managedClusters/{cluster}/runCommand"] == 2
+
+
+def test_a_write_waits_for_each_plan_phase_before_the_next():
+    class Capture(RunCommandBackend):
+        scripts: list[str] = []
+
+        def run(self, cluster, script):
+            self.scripts.append(script)
+            raise RunCommandError("captured")
+
+    release = ObjectChange(CLUSTER, "scaledobjects.keda.sh", "project-a", "web", {}, "paused", "released",
+                           Direction.UP, Why("project-a"))
+    restore = ObjectChange(CLUSTER, "deployments.apps", "project-a", "web", {"spec": {"replicas": 3}}, "0", "3",
+                           Direction.UP, Why("project-a"))
+    backend = Capture(Clients(Settings(local_credential=True, arm_endpoint="https://127.0.0.1:9")))
+    backend.apply(CLUSTER, [release, restore])
+    (script,) = backend.scripts
+    assert script.index("scaledobjects.keda.sh") < script.index("wait; running=0") < script.index("deployments.apps")

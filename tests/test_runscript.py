@@ -195,9 +195,38 @@ def test_a_full_write_command_of_long_errors_fits_the_512_kB_output_limit(tmp_pa
     logs = run(write_script(patches, parallel=16), env)
     assert len(logs.encode()) <= 512 * 1000
     results = parse_write_output(logs, expected=MAX_PATCHES)
-    assert all(not result.ok and result.output.startswith("Error from server") for result in results)
+    assert all(not result.ok and len(result.output) <= OUTPUT_PER_PATCH for result in results)
 
 
 def test_parallelism_below_one_is_refused():
     with pytest.raises(ValueError, match="at least 1"):
         write_script([], parallel=0)
+
+
+def test_a_later_step_starts_only_when_every_patch_of_the_earlier_step_has_ended(tmp_path):
+    bin_dir, log = tmp_path / "bin", tmp_path / "order.log"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(f'#!/bin/bash\necho "start $3" >> {log}\n[ "$3" = slow ] && sleep 0.3\n'
+                       f'echo "end $3" >> {log}\necho "$2/$3 patched"\n')
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    patches = [ScriptPatch("scaledobjects.keda.sh", "project-a", "slow", {}, step=4),
+               ScriptPatch("scaledobjects.keda.sh", "project-a", "quick", {}, step=4),
+               ScriptPatch("deployments.apps", "project-a", "after", {"spec": {"replicas": 3}}, step=5)]
+    assert all(r.ok for r in parse_write_output(run(write_script(patches, parallel=8), env), expected=3))
+    order = log.read_text().split("\n")
+    assert order.index("start after") > max(order.index("end slow"), order.index("end quick"))
+
+
+def test_a_conflict_after_long_warnings_is_still_seen_as_a_conflict(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text('#!/bin/bash\nprintf "Warning: %0900d\\n" 0 >&2\n'
+                       'echo "Error from server (Conflict): the object has been modified" >&2\nexit 1\n')
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    patch = ScriptPatch("deployments.apps", "project-a", "web", {"spec": {"replicas": 0}})
+    (result,) = parse_write_output(run(write_script([patch]), env), expected=1)
+    assert result.conflict

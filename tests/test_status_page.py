@@ -208,6 +208,14 @@ def test_the_report_route_prices_node_hours_from_the_audit(client, backend):
     assert pool["cost"] == pytest.approx(85.67 * 0.526, abs=0.01)
 
 
+def test_the_report_route_prices_pools_listed_although_the_workloads_read_failed(client, backend):
+    backend.audit_rows += night_rows()
+    backend.look_errors[CLUSTER] = "run-command read: no result after 240s"
+    body = client.get("/api/v1/report", params={"month": "2026-11"}, headers=AUTH).json()
+    (pool,) = body["report"]["pools"]
+    assert pool["vm_size"] == "Standard_NC4as_T4_v3" and not any("not counted" in n for n in body["report"]["notes"])
+
+
 def test_the_report_route_answers_csv(client, backend):
     backend.audit_rows += night_rows()
     response = client.get("/api/v1/report", params={"month": "2026-11", "format": "csv"}, headers=AUTH)

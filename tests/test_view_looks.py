@@ -45,6 +45,32 @@ def test_a_cluster_that_cannot_be_observed_is_that_clusters_error_alone():
     assert [(c.name, s.error) for c, s in seen.items()] == [("aks1", None), ("aks2", "aks2 API server unreachable")]
 
 
+AKS1 = projects_on("aks1")[0].cluster
+
+
+def test_a_failed_look_is_not_kept():
+    views, calls = KeptViews(clock=lambda: 0.0), []
+
+    def observe():
+        calls.append(1)
+        return ObservedCluster(cluster=AKS1, error="run-command read: no result after 240s")
+
+    views.look((AKS1, ("a",)), observe)
+    views.look((AKS1, ("a",)), observe)
+    assert len(calls) == 2
+
+
+def test_a_look_that_was_running_while_the_cluster_changed_is_not_kept():
+    views = KeptViews(clock=lambda: 0.0)
+
+    def observe_during_a_change():
+        views.forget(AKS1)  # the tick's write lands while this look is still reading
+        return ObservedCluster(cluster=AKS1)
+
+    views.look((AKS1, ("a",)), observe_during_a_change)
+    assert views.get((AKS1, ("a",))) is None
+
+
 class Ticks:
     def __init__(self) -> None:
         self.now = 0.0
