@@ -65,6 +65,7 @@ class ObjectChange:
     after: str
     direction: Direction
     why: Why
+    holds: str | None = None  # an HPA / ScaledObject change: the workload it holds (`deployment/<ns>/<name>`)
 
     @property
     def target(self) -> str:

@@ -187,6 +187,7 @@ def _hpa_change(
         patch["metadata"] = {"annotations": dict(annotations)}
     return ObjectChange(
         cluster, HPA_RESOURCE, hpa.namespace, hpa.name, patch, before, _hpa_size(*min_max), direction, why,
+        holds=str(hpa.target),
     )
 
 
@@ -229,7 +230,7 @@ def _scaled_change(
     # No resourceVersion: see "Preconditions" in the module docstring.
     return ObjectChange(
         cluster, SCALED_OBJECT_RESOURCE, scaled.namespace, scaled.name,
-        {"metadata": {"annotations": dict(annotations)}}, before, after, direction, why,
+        {"metadata": {"annotations": dict(annotations)}}, before, after, direction, why, holds=str(scaled.target),
     )
 
 

@@ -316,9 +316,11 @@ def execute(
 ) -> list[Outcome]:
     """Act on `actions` (already in phase order) step by step; return one outcome per action, in order.
 
-    A step is one phase's writes, in parallel. On the run-command path consecutive workload phases are
-    one step: its write script still runs them phase after phase, and each step costs a run-command
-    (tens of seconds), so workloads going down and up in one tick are one command, not two."""
+    A step is one phase's writes, in parallel. A write whose workload did not get through an earlier
+    step of this tick is held back (BUSY, retried next tick): an autoscaler released or paused around a
+    workload whose own patch failed, or a workload restored while its autoscaler still holds it, would
+    lose its remembered size. On the run-command path this costs a command per phase on the ticks that
+    change both workloads and autoscalers."""
     settings = context.settings
     access = access_of(members)
     dry_projects = {p.name for p in members if p.dry_run or settings.dry_run or dry_run}
@@ -332,21 +334,42 @@ def execute(
             outcomes[index] = Outcome(action, Result.DRY_RUN)
             continue
         kind, phase = type(action), phase_of(action)
-        if steps and steps[-1][0] is kind and (
-            steps[-1][1] == phase or (kind is ObjectChange and access is Access.RUN_COMMAND)
-        ):
+        if steps and steps[-1][0] is kind and steps[-1][1] == phase:
             steps[-1][2].append(index)
         else:
             steps.append((kind, phase, [index]))
     backend = context.workloads[access]
+    unsettled: set[str] = set()  # workloads whose own or whose autoscaler's write did not succeed
     for kind, _, indexes in steps:
-        changes = [actions[i] for i in indexes]
+        go = []
+        for index in indexes:
+            blocked = _blocked_by(actions[index], unsettled)
+            if blocked is None:
+                go.append(index)
+            else:
+                outcomes[index] = Outcome(actions[index], Result.BUSY,
+                                          f"held back: {blocked} did not succeed earlier in this tick; next tick retries")
+        changes = [actions[i] for i in go]
+        if not changes:
+            continue
         if kind is ObjectChange:
             results = backend.apply(cluster, changes, concurrency=settings.concurrency)
         else:
             results = _apply_pools(changes, context)
-        outcomes.update(zip(indexes, results))
+        outcomes.update(zip(go, results))
+        for outcome in results:
+            if outcome.result is not Result.OK and isinstance(outcome.action, ObjectChange):
+                unsettled.update(filter(None, (outcome.action.target, outcome.action.holds)))
     return [outcomes[i] for i in range(len(actions))]
+
+
+def _blocked_by(action: Action, unsettled: set[str]) -> str | None:
+    if not isinstance(action, ObjectChange):
+        return None
+    for workload in (action.target, action.holds):
+        if workload in unsettled:
+            return workload
+    return None
 
 
 def _apply_pools(changes: Sequence[Change], context: Context) -> list[Outcome]:

@@ -1,5 +1,5 @@
-"""The run-command access path (private clusters): all reads of a cluster in one AKS run-command, all
-writes in one more (one per 1,000 objects). Scripts travel as a file in the command's `context`.
+"""The run-command access path (private clusters): all reads of a cluster in one AKS run-command, and
+a command per write step (one per 1,000 objects). Scripts travel as a file in the command's `context`.
 
 A command is submitted with `begin_run_command` (started, not awaited by the SDK: its poller would keep
 a thread polling past any timeout) and its result fetched with `get_command_result` every
@@ -46,7 +46,7 @@ class CommandResult:
 
 
 class RunCommandBackend:
-    """Observe and patch workloads through AKS run-command, one command per read and one per write."""
+    """Observe and patch workloads through AKS run-command, one command per read and one per write step."""
 
     def __init__(self, clients: Clients, *, poll_interval: float = 5.0, timeout: float = 240.0) -> None:
         self._clients = clients

@@ -67,12 +67,42 @@ def test_each_phase_is_one_step_on_the_api_path():
     assert calls == [["deployment/project-a/a"], ["horizontalpodautoscaler/project-a/hpa"], ["deployment/project-a/b"]]
 
 
-def test_consecutive_workload_phases_are_one_run_command_write():
+def test_each_phase_is_one_step_on_the_run_command_path_too():
     ctx, calls = context()
     actions = [workload("a", DOWN), workload("hpa", DOWN, resource="horizontalpodautoscalers.autoscaling"),
                workload("b", UP)]
     execute(CLUSTER, actions, [replace(project(), access=Access.RUN_COMMAND)], ctx)
-    assert calls == [["deployment/project-a/a", "horizontalpodautoscaler/project-a/hpa", "deployment/project-a/b"]]
+    assert calls == [["deployment/project-a/a"], ["horizontalpodautoscaler/project-a/hpa"], ["deployment/project-a/b"]]
+
+
+def failing(*targets: str) -> Recorder:
+    class Failing(Recorder):
+        def apply(self, cluster, changes, *, concurrency=8):
+            self.calls.append([c.target for c in changes])
+            return [Outcome(c, Result.FAILED if c.target in targets else Result.OK, "webhook said no")
+                    for c in changes]
+    return Failing()
+
+
+def test_a_workload_whose_scale_down_failed_keeps_its_autoscaler_running():
+    ctx, _ = context()
+    ctx.workloads = {Access.API: failing("deployment/project-a/web")}
+    keda = replace(workload("web", DOWN, resource="scaledobjects.keda.sh"), holds="deployment/project-a/web")
+    other = replace(workload("api-keda", DOWN, resource="scaledobjects.keda.sh"), holds="deployment/project-a/api")
+    down, held, paused = execute(CLUSTER, [workload("web", DOWN), keda, other], [project()], ctx)
+    assert down.result is Result.FAILED
+    assert held.result is Result.BUSY and "deployment/project-a/web did not succeed" in held.error
+    assert paused.result is Result.OK
+
+
+def test_a_workload_is_not_restored_while_its_autoscaler_could_not_be_released():
+    ctx, _ = context()
+    ctx.workloads = {Access.API: failing("scaledobject/project-a/web")}
+    keda = replace(workload("web", UP, resource="scaledobjects.keda.sh"), holds="deployment/project-a/web")
+    release, restore, unrelated = execute(CLUSTER, [keda, workload("web", UP), workload("api", UP)], [project()], ctx)
+    assert release.result is Result.FAILED
+    assert restore.result is Result.BUSY and "next tick retries" in restore.error
+    assert unrelated.result is Result.OK
 
 
 def test_a_pool_step_between_workload_phases_keeps_them_apart():
