@@ -194,6 +194,9 @@ def _plan_cluster(
 
     pools_held_up: dict[str, dict[str, Why]] = defaultdict(dict)
     autoscaled, shared = autoscaled_workloads(seen), shared_namespaces(members)
+    # KEDA holds a paused target at the paused count: scaling it would flap every tick. Someone else's
+    # pause (not the app's own) makes KEDA, and whoever paused it, the owner of that workload's count.
+    paused_by_others = {s.target: s for s in seen.scaled_objects if s.paused_replicas is not None and not s.paused_by_app}
     targets: dict[WorkloadRef, TargetPlan] = {}
     for project in members:
         refs = {w.ref for w in owned[project.name]}
@@ -205,6 +208,17 @@ def _plan_cluster(
                     _override_why(override),
                 ))
         for workload in owned[project.name]:
+            paused = paused_by_others.get(workload.ref)
+            if paused is not None and not workload.excluded:
+                actions.append(Notice(
+                    cluster, str(workload.ref),
+                    f"scaledobject/{paused.namespace}/{paused.name} is paused by someone else at "
+                    f"{paused.paused_replicas!r}: KEDA holds the count there, so aks-hours leaves this workload alone",
+                    desires[project.name].why,
+                ))
+                if workload.replicas and workload.node_pool:
+                    pools_held_up[project.name].setdefault(workload.node_pool, desires[project.name].why)
+                continue
             override = active.get((project.name, workload.ref))
             desire, found = plan_workload(
                 cluster, project, workload, workload_desire(desires[project.name], override),

@@ -441,3 +441,17 @@ def test_a_cronjob_with_a_garbled_original_is_reported_and_left_alone(up):
     [notice] = plan_cronjob(CLUSTER, garbled, up=up, why=WHY)
     assert isinstance(notice, Notice) and notice.result is Result.FAILED
     assert "original-suspend" in notice.message
+
+
+def test_a_workload_whose_scaled_object_someone_else_paused_is_left_alone_instead_of_flapping():
+    from scaling.observed import ObservedCluster, ObservedScaledObject
+    from scaling.plan import plan
+    from tests.plan_builders import deployment, project
+
+    web = deployment("project-a", "consumer", 2, node_pool="pa")
+    paused = ObservedScaledObject("project-a", "consumer", web.ref, "2", False, "1")
+    seen = {CLUSTER: ObservedCluster(CLUSTER, workloads=(web,), scaled_objects=(paused,))}
+    night = datetime(2026, 11, 30, 22, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    (notice,) = plan([project()], [], seen, night)
+    assert isinstance(notice, Notice) and "paused by someone else at '2'" in notice.message
+    assert notice.target == "deployment/project-a/consumer"
