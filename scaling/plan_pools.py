@@ -76,8 +76,18 @@ def decode_original(tags: Mapping[str, str]) -> tuple[PoolSize | None, tuple[str
     power = tags.get(TAG_ORIGINAL_POWER, RUNNING)
     if power not in (RUNNING, STOPPED):
         errors.append(f"tag {TAG_ORIGINAL_POWER}={power!r} is not {RUNNING!r} or {STOPPED!r}")
+    if autoscaling_raw == "true" and (low is None or high is None) and not errors:
+        # ARM refuses to turn the cluster autoscaler on without both bounds: the restore would fail daily.
+        errors.append(f"tags {TAG_ORIGINAL_MIN} and {TAG_ORIGINAL_MAX} are both needed when "
+                      f"{TAG_ORIGINAL_AUTOSCALING}=true")
+    if low is not None and high is not None and low > high:
+        errors.append(f"tag {TAG_ORIGINAL_MIN}={low} is above {TAG_ORIGINAL_MAX}={high}")
     if errors or number is None:
         return None, tuple(errors)
+    if autoscaling_raw == "true":
+        # ARM also refuses a count outside [min, max] (the bounds may have been edited since the
+        # scale-down); the autoscaler owns the count from there anyway.
+        number = min(max(number, low), high)
     return PoolSize(number, autoscaling_raw == "true", low, high, power), ()
 
 

@@ -131,9 +131,17 @@ def test_bookkeeping_tags_round_trip(size):
         ({TAG_ORIGINAL_COUNT: "-1", TAG_ORIGINAL_AUTOSCALING: "true"}, "not a non-negative integer"),
         ({TAG_ORIGINAL_COUNT: "1", TAG_ORIGINAL_AUTOSCALING: "yes"}, "not 'true' or 'false'"),
         ({TAG_ORIGINAL_COUNT: "1", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_POWER: "Off"}, "'Running'"),
+        ({TAG_ORIGINAL_COUNT: "3", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_MIN: "1"}, "both needed"),
+        ({TAG_ORIGINAL_COUNT: "3", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_MIN: "5", TAG_ORIGINAL_MAX: "2"},
+         "is above"),
     ],
-    ids=["no-count", "negative", "bad-bool", "bad-power"],
+    ids=["no-count", "negative", "bad-bool", "bad-power", "autoscale-without-max", "min-above-max"],
 )
 def test_bad_bookkeeping_tags_are_errors_not_sizes(tags, error):
     size, errors = decode_original(tags)
     assert size is None and any(error in e for e in errors)
+
+
+def test_an_autoscaled_pools_count_is_restored_within_bounds_edited_since():
+    tags = {TAG_ORIGINAL_COUNT: "7", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_MIN: "1", TAG_ORIGINAL_MAX: "4"}
+    assert decode_original(tags) == (PoolSize(4, True, 1, 4), ())
