@@ -109,7 +109,7 @@ class ClusterMessage:
         except InvalidName as bad:
             raise BadMessage(f"field cluster: {bad}") from None
         tick = data.get("tick")
-        if not isinstance(tick, str) or not _TICK.match(tick):
+        if not isinstance(tick, str) or not _TICK.fullmatch(tick):
             raise BadMessage(f"field tick {tick!r} is not a tick id (letters, digits, '-', 1-64)")
         tick_time = _time(data.get("tickTime"))
         attempt = data.get("attempt", 0)

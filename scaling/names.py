@@ -34,12 +34,12 @@ def dns1123_label(value: str, *, what: str = "name") -> str:
 
 
 def is_dns1123_label(value: object) -> bool:
-    return isinstance(value, str) and bool(_DNS1123_LABEL.match(value))
+    return isinstance(value, str) and bool(_DNS1123_LABEL.fullmatch(value))
 
 
 def dns1123_subdomain(value: str, *, what: str = "name") -> str:
     """Return `value` if it is a DNS-1123 subdomain (Deployment/StatefulSet name), else raise."""
-    if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+    if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
         raise InvalidName(
             f"{what} {value!r} is not a DNS-1123 subdomain "
             "(lowercase letters, digits, '-' and '.', at most 253 characters)"
@@ -49,7 +49,7 @@ def dns1123_subdomain(value: str, *, what: str = "name") -> str:
 
 def agent_pool_name(value: str) -> str:
     """Return `value` if it is a valid AKS agent pool name, else raise InvalidName."""
-    if not isinstance(value, str) or not _AGENT_POOL.match(value):
+    if not isinstance(value, str) or not _AGENT_POOL.fullmatch(value):
         raise InvalidName(
             f"node pool {value!r} is not a valid AKS pool name "
             "(lowercase letter first, then lowercase letters or digits, at most 12 characters)"
@@ -95,10 +95,10 @@ def cluster_id(value: str) -> ClusterId:
     ):
         raise InvalidName(f"cluster {value!r} is not an AKS resource id: {expected}")
     subscription, group, name = parts[1], parts[3], parts[7]
-    if not _GUID.match(subscription):
+    if not _GUID.fullmatch(subscription):
         raise InvalidName(f"cluster {value!r}: subscription {subscription!r} is not a GUID")
-    if not _RESOURCE_GROUP.match(group):
+    if not _RESOURCE_GROUP.fullmatch(group):
         raise InvalidName(f"cluster {value!r}: resource group {group!r} is not a valid name")
-    if not _CLUSTER.match(name):
+    if not _CLUSTER.fullmatch(name):
         raise InvalidName(f"cluster {value!r}: cluster name {name!r} is not a valid AKS name")
     return ClusterId(subscription.lower(), group, name)
