@@ -16,9 +16,9 @@ def test_is_dns1123_label_judges_the_whole_string():
     assert is_dns1123_label("project-a") and not is_dns1123_label("project-a\n")
 
 
-def test_a_cluster_id_with_a_trailing_newline_is_invalid():
+def test_a_newline_inside_a_cluster_id_is_invalid():
     from scaling.names import cluster_id
 
-    with pytest.raises(InvalidName):
-        cluster_id("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg"
-                   "/providers/Microsoft.ContainerService/managedClusters/aks1\n")
+    with pytest.raises(InvalidName, match="resource group"):
+        cluster_id("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg\n"
+                   "/providers/Microsoft.ContainerService/managedClusters/aks1")
