@@ -124,7 +124,14 @@ def plan_workload(
         # The planner reports them (also for a workload that a misspelt exclude made excluded); the
         # autoscalers of an unreadable workload are left alone with it.
         action = planner(cluster, replace(workload, excluded=False), desire)
-        return None, [action] if action is not None else []
+        reported = [action] if action is not None else []
+        if desire.up and desire.replicas is None and workload.original_replicas is not None:
+            # Giving a readable remembered size back is safe whatever the unreadable opt-out meant
+            # (exclude, own hours and min-replicas all restore it in business hours); only scaling down
+            # waits until the annotations are fixed. Its autoscalers are released with it.
+            restore = planner(cluster, replace(workload, excluded=False, annotation_errors=()), desire)
+            return desire, reported + ([restore] if restore is not None else [])
+        return None, reported
     effective = effective_desire(project, workload, desire, targeted=targeted, now=now)
     if isinstance(effective, Notice):
         return None, [replace(effective, cluster=cluster)]

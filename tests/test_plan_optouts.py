@@ -60,6 +60,19 @@ def test_a_misspelt_exclude_is_reported_and_the_workload_left_alone():
     assert "treated as excluded" in notice.message
 
 
+def test_an_unknown_annotation_does_not_keep_a_remembered_size_from_coming_back_in_the_morning():
+    web = deployment("project-a", "web", 0, original=3, annotation_errors=("unknown annotation aks-hours/owner",))
+    desire, [notice, restore] = plan_one(web, UP, MONDAY_NOON)
+    assert desire is UP and isinstance(notice, Notice) and notice.result is Result.FAILED
+    assert isinstance(restore, ObjectChange) and restore.patch["spec"] == {"replicas": 3}
+
+
+def test_an_unknown_annotation_still_stops_the_scale_down():
+    web = deployment("project-a", "web", 3, annotation_errors=("unknown annotation aks-hours/owner",))
+    desire, [notice] = plan_one(web, DOWN, MONDAY_NIGHT)
+    assert desire is None and isinstance(notice, Notice)
+
+
 # -- own uptime -----------------------------------------------------------------------------------------
 
 
