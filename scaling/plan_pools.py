@@ -137,6 +137,15 @@ def plan_pool(
             why, Result.FAILED,
         )
     change = _change(cluster, pool, action=action, up=up, why=why)
+    if change is None and pool.provisioning_state.lower() == "failed":
+        # ARM shows the requested size even when the operation behind it failed (no capacity, quota):
+        # the nodes may not be there, or still be running and billed.
+        return Notice(
+            cluster, target,
+            "the pool's last operation failed (provisioningState Failed): its nodes may not match "
+            f"{describe(pool.size)}; see the pool's activity log",
+            why, Result.FAILED,
+        )
     if isinstance(change, PoolChange) and pool.busy:
         # A PUT now would be a 409; the next tick sees the finished operation and decides again.
         return Notice(

@@ -145,3 +145,9 @@ def test_bad_bookkeeping_tags_are_errors_not_sizes(tags, error):
 def test_an_autoscaled_pools_count_is_restored_within_bounds_edited_since():
     tags = {TAG_ORIGINAL_COUNT: "7", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_MIN: "1", TAG_ORIGINAL_MAX: "4"}
     assert decode_original(tags) == (PoolSize(4, True, 1, 4), ())
+
+
+def test_a_pool_whose_last_operation_failed_is_reported_when_nothing_else_is_due():
+    gpu = pool("gpu", 3, state="Failed")
+    notice = only(plan([project(node_pools=("gpu",))], [], observed(gpu), MONDAY_NOON))
+    assert notice.result is Result.FAILED and "last operation failed" in notice.message
