@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from scaling.api_auth import AuthConfig, caller
-from scaling.api_errors import AccessLog, BodyLimit, install_error_handlers
+from scaling.api_errors import AccessLog, ApiError, BodyLimit, install_error_handlers
 from scaling.api_models import ErrorBody, HealthBody, ReadyBody
 from scaling.settings import Settings
 
@@ -25,7 +25,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     for code, text in (
         (400, "Bad JSON or failed validation"),
         (401, "Missing or wrong API key"),
-        (403, "The deployment is not owned by any project"),
+        (403, "A project lists the namespace, but its Workloads / Exclude leave the deployment out"),
         (404, "Unknown project, deployment or namespace"),
         (413, "Body too large"),
     )
@@ -109,7 +109,10 @@ def create_app(
         """Readiness: Table Storage and every configured cluster answer. No key needed."""
         from scaling.api_service import service_of
 
-        checks = service_of(request).readiness()
+        try:
+            checks = service_of(request).readiness()
+        except ApiError as error:  # the context could not be built: Table Storage did not answer
+            checks = {"table-storage": f"unreachable: {error.detail}"}
         failed = {name: state for name, state in checks.items() if state != "ok"}
         if failed:
             body = ReadyBody(

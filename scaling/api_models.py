@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
+from scaling import free_text
 from scaling.names import dns1123_label, dns1123_subdomain
 
 MAX_REASON = 500
-# C0 control characters other than tab: they have no place in a reason and break log lines.
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-# Bidi embeddings, overrides and isolates reorder how the audit trail displays ("Trojan Source").
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def rfc3339(value: datetime) -> str:
@@ -37,10 +33,9 @@ def _reason(value: str) -> str:
         raise ValueError("must not be empty or only spaces")
     if len(value) > MAX_REASON:
         raise ValueError(f"must be at most {MAX_REASON} characters (got {len(value)})")
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters (newlines, NUL, ...)")
-    if _BIDI.search(value):
-        raise ValueError("must not contain bidirectional override characters (U+202A-U+202E, U+2066-U+2069)")
+    refused = free_text.problem(value)  # the same rule as scaling/overrides.py applies
+    if refused:
+        raise ValueError(refused)
     return value
 
 

@@ -24,7 +24,7 @@ from scaling.api_models import (
 )
 from scaling.api_service import service_of
 from scaling.audit import DEFAULT_DAYS
-from scaling.api_views import check_until, override_view, to_override
+from scaling.api_views import check_until, check_year, override_view, to_override
 from scaling.overrides import OverrideError, parse_target
 from scaling.timeline import week_transitions
 
@@ -150,6 +150,8 @@ def audit(
     ] = None,
 ) -> AuditResponse:
     """Audit rows, newest first, paged."""
+    check_year(since, "query parameter since")
+    check_year(until, "query parameter until")
     if since is not None and until is not None and since >= until:
         raise ApiError(400, "Invalid request", "query parameter since must be before until")
     if project is None and since is not None:

@@ -36,7 +36,7 @@ ERRORS = {
     for code, text in (
         (400, "Bad JSON or failed validation"),
         (401, "Missing or wrong API key"),
-        (403, "The deployment is not owned by any project"),
+        (403, "A project lists the namespace, but its Workloads / Exclude leave the deployment out"),
         (404, "Deployment or namespace not found"),
         (409, "Owned by more than one project, the project is disabled, or the object changed while scaling"),
         (500, "The Kubernetes or ARM call failed (the override is recorded; the next tick retries)"),

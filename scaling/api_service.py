@@ -18,7 +18,7 @@ from scaling.api_auth import Caller
 from scaling.api_errors import ApiError
 from scaling.api_models import AuditView, ProjectView
 from scaling.api_views import active_for, project_view, recent_failures
-from scaling.logs import redact
+from scaling.logs import said as _said  # a dependency's error, redacted, for a response body
 from scaling.model import Project, ProjectError, WorkloadRef
 from scaling.names import ClusterId
 from scaling.observed import ObservedCluster, ObservedWorkload
@@ -127,7 +127,8 @@ class ApiService:
         raise ApiError(404, f"Project {name} not found", f"no row with RowKey {name!r} in the Projects table")
 
     def owner_of(self, ref: WorkloadRef) -> Project:
-        """The one enabled-or-not project that manages `ref`; 403 when none does, 409 when two do."""
+        """The one enabled-or-not project that manages `ref`; 404 when no project lists its namespace, 403 when
+        one does but leaves the deployment out, 409 when two manage it."""
         projects, _ = self._load()
         owners = [p for p in projects if p.manages(ref)]
         if len(owners) > 1:
@@ -137,11 +138,12 @@ class ApiService:
         if owners:
             return owners[0]
         in_namespace = [p.name for p in projects if ref.namespace in p.namespaces]
-        if in_namespace:
-            detail = (f"namespace {ref.namespace} belongs to project(s) {', '.join(sorted(in_namespace))}, "
-                      "but their Workloads / Exclude columns leave this deployment out")
-        else:
-            detail = f"no project lists namespace {ref.namespace} in its Namespaces column"
+        if not in_namespace:
+            # The reference answers an unknown namespace with 404; the app knows no other namespaces.
+            raise ApiError(404, f"Deployment {ref.namespace}/{ref.name} not found",
+                           f"no project lists namespace {ref.namespace} in its Namespaces column")
+        detail = (f"namespace {ref.namespace} belongs to project(s) {', '.join(sorted(in_namespace))}, "
+                  "but their Workloads / Exclude columns leave this deployment out")
         raise ApiError(403, f"Deployment {ref.namespace}/{ref.name} is not owned by any project", detail)
 
     def _members(self, cluster: ClusterId) -> list[Project]:
@@ -202,7 +204,7 @@ class ApiService:
         try:
             seen = self.backend.observe(project.cluster, self._members(project.cluster), for_view=True)
         except Exception as error:
-            seen = ObservedCluster(cluster=project.cluster, error=str(error))
+            seen = ObservedCluster(cluster=project.cluster, error=_said(error))
         failures = recent_failures(self._recent_rows(project=name, now=now), name)
         return project_view(project, seen, self._overrides(), now, failures)
 
@@ -296,18 +298,18 @@ class ApiService:
         return Applied(override=override, outcomes=outcomes, before=before, after=after, dry_run=dry_run)
 
 
-def _said(error: BaseException) -> str:
-    """What a dependency's error said, on one line, secrets removed: it goes into a response body."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return redact(text)[:500]
-
-
 def ref_target(ref: WorkloadRef) -> str:
     """The audit / action target string of a workload (`deployment/<namespace>/<name>`)."""
     return f"{ref.kind.value}/{ref.namespace}/{ref.name}"
 
 
 def service_of(request: Request) -> ApiService:
-    """The app's service, built on first use from the context factory given to `create_app`."""
-    value: Any = request.app.state.context.get()
+    """The app's service, built on first use from the context factory given to `create_app`.
+
+    Building it creates the tables, so Table Storage being unreachable at a cold start fails it: that is a
+    503 like any other storage outage, not a 500 (and the next request tries again)."""
+    try:
+        value: Any = request.app.state.context.get()
+    except Exception as error:
+        raise ApiError(503, "Table Storage unavailable", f"connecting to Table Storage failed: {_said(error)}") from error
     return value

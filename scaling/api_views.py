@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 from scaling.api_errors import ApiError
@@ -22,6 +22,16 @@ from scaling.overrides import Override, OverrideAction, OverrideError, new_overr
 from scaling.settings import Settings
 
 UTC = timezone.utc
+# The years a query may name: nothing the app records is older than the Unix epoch, and day arithmetic
+# near datetime's limits (years 1 and 9999) overflows. The savings report's months use the same range.
+FIRST_YEAR, LAST_YEAR = 1970, 9000
+
+
+def check_year(value: date | None, where: str) -> None:
+    """400 naming `where` when `value` (a date or datetime) lies outside FIRST_YEAR..LAST_YEAR."""
+    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ApiError(400, "Invalid request",
+                       f"{where} {value.isoformat()}: the year must be within {FIRST_YEAR}-{LAST_YEAR}")
 
 
 def check_until(until: datetime | None, now: datetime, max_hours: int) -> datetime | None:

@@ -269,10 +269,12 @@ def _encode(partition: str, row_key: str) -> str:
 
 
 def _decode(token: str) -> tuple[str, str]:
+    # The token comes from the caller: any JSON at all may be inside (a number, null, a deep nest), and
+    # every such token is a bad request, never an error of ours.
     try:
-        partition, row_key = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if isinstance(partition, str) and isinstance(row_key, str):
-            return partition, row_key
-    except ValueError:
-        pass
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, RecursionError):
+        data = None
+    if isinstance(data, list) and len(data) == 2 and all(isinstance(part, str) for part in data):
+        return data[0], data[1]
     raise AuditError("continuation is not one this API returned")

@@ -89,6 +89,12 @@ def redact(text: str) -> str:
     return _SECRET.sub(lambda m: f"{m.group(1)}=***" if m.group(1) else f"{m.group(3)} ***", text)
 
 
+def said(error: BaseException) -> str:
+    """What a dependency's error said, on one line, secrets removed: for a response body or a page."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return redact(text)[:500]
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time (UTC, ms), level, logger, message, the context fields, any
     `extra=` fields, and `exception` when one is attached. Secrets are redacted from the text fields."""

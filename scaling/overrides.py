@@ -15,6 +15,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
 from azure.data.tables import TableServiceClient, UpdateMode
 
+from scaling import free_text
 from scaling.model import Project, WorkloadKind, WorkloadRef
 from scaling.names import dns1123_label, dns1123_subdomain
 
@@ -96,20 +97,15 @@ MAX_REASON = 500
 MAX_ACTOR = 256
 
 
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 def _text(value: object, *, field: str, limit: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise OverrideError(f"{field} is required (1-{limit} characters)")
     text = value.strip()
     if len(text) > limit:
         raise OverrideError(f"{field} is {len(text)} characters long; at most {limit} are allowed")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise OverrideError(f"{field} contains control characters (newlines, tabs, ...); write it on one line")
-    if any(c in _BIDI_CONTROLS for c in text):
-        # Embedding/override/isolate marks reorder how the audit view displays text (Trojan Source).
-        raise OverrideError(f"{field} contains bidirectional control characters (U+202A-U+202E, U+2066-U+2069)")
+    refused = free_text.problem(text)  # shown in the audit trail and logs: nothing hidden, split or reordered
+    if refused:
+        raise OverrideError(f"{field} {refused}")
     return text
 
 

@@ -20,13 +20,14 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal, Sequence
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from scaling.api_auth import AuthError, authenticate, caller
-from scaling.api_errors import ApiError
+from scaling.api_errors import ApiError, error_response
 from scaling.api_models import ErrorBody, UtcTime
-from scaling.api_views import project_view
+from scaling.api_views import check_year, project_view
+from scaling.logs import redact, said  # dependency errors are shown to the caller: no secrets
 from scaling.model import Project
 from scaling.per_cluster import observe_clusters
 from scaling.savings import PriceTable, SavingsError, compute_savings, month_range, read_audit, vm_sizes_of
@@ -55,6 +56,7 @@ def options_from(now: datetime, week: str | None, zone: str | None) -> PageOptio
             day = date.fromisoformat(week)
         except ValueError:
             raise ApiError(400, "Invalid request", f"query parameter week {week!r}: expected a date YYYY-MM-DD")
+        check_year(day, "query parameter week")  # the week's days around year 1 or 9999 overflow
     else:
         day = now.astimezone(UTC).date()
     if zone not in (None, "", "local"):
@@ -73,16 +75,16 @@ def gather(backend: Any, now: datetime, options: PageOptions) -> StatusView:
         projects, row_errors = backend.load_projects()
     except Exception as error:
         return StatusView(now=now, week=options.week, zone=options.zone,
-                          storage_error=f"loading projects failed: {error}")
+                          storage_error=f"loading projects failed: {said(error)}")
     problems: list[str] = []
     try:
         overrides = list(backend.overrides())
     except Exception as error:
-        overrides, problems = [], [f"loading overrides failed: {error}"]
+        overrides, problems = [], [f"loading overrides failed: {said(error)}"]
     try:
         audit, _ = backend.audit(project=None, since=None, until=None, limit=AUDIT_ROWS, continuation=None)
     except Exception as error:
-        audit, problems = [], problems + [f"reading audit rows failed: {error}"]
+        audit, problems = [], problems + [f"reading audit rows failed: {said(error)}"]
     seen = observe_clusters(backend, projects)
     ordered = sorted(projects, key=lambda p: p.name)
     statuses = tuple(
@@ -153,7 +155,7 @@ def status_page(
         authenticate(request.app.state.auth, request.headers)
     except AuthError as error:
         if fragment:
-            return JSONResponse({"status": "error", "message": error.message, "error": error.detail}, status_code=401)
+            return error_response(401, error.message, error.detail, headers={"WWW-Authenticate": "Bearer"})
         return HTMLResponse(login_page(nonce=nonce), status_code=401, headers=_no_store(nonce))
     options = options_from(now, week, zone)
     from scaling.api_service import service_of
@@ -235,10 +237,10 @@ def savings_report(
         rows = read_audit(backend.audit, month=month, zone=zone)
         projects, _ = backend.load_projects()
     except Exception as error:
-        raise ApiError(503, "Table Storage unavailable", f"reading the audit trail failed: {error}") from error
+        raise ApiError(503, "Table Storage unavailable", f"reading the audit trail failed: {said(error)}") from error
     looks = observe_clusters(backend, projects)
     seen = [look for look in looks.values() if look.pools]  # pools listed even where the workloads were not
-    notes = [f"cluster {look.cluster.name}: node pools not listed ({look.error}); their cost is not counted"
+    notes = [f"cluster {look.cluster.name}: node pools not listed ({redact(look.error)}); their cost is not counted"
              for look in looks.values() if look.error and not look.pools]
     report = compute_savings(rows, month=month, zone=zone, now=now, prices=prices, vm_sizes=vm_sizes_of(seen),
                              schedules={p.name: (p.schedule, p.warmup_minutes) for p in projects})

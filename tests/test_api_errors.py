@@ -135,6 +135,8 @@ def test_a_body_without_json_content_type_is_400_naming_the_header(client):
         ({"replicas": 2, "reason": "a\nb"}, ["reason", "control characters"]),
         ({"replicas": 2, "reason": "a\x00b"}, ["reason", "control characters"]),
         ({"replicas": 2, "reason": "ok \u202edecnalab"}, ["reason", "bidirectional"]),
+        ({"replicas": 2, "reason": "ok\u200bx"}, ["body field reason", "U+200B ZERO WIDTH SPACE at position 3"]),
+        ({"replicas": 2, "reason": "\u200d"}, ["body field reason", "no visible character"]),
         ({"replicas": 2, "reason": 5}, ["reason"]),
         ({"replicas": 2, "reason": "x", "replica": 3}, ["replica is not a known field"]),
         ({"replicas": 2, "reason": "x", "until": "2026-11-24T18:00:00"}, ["until", "time zone"]),
@@ -180,7 +182,11 @@ def test_scale_to_zero_with_two_different_ends_is_400(client):
         ("/api/v1/audit?since=9999-12-31T23:00:00-14:00", ["since", "out of range"]),
         ("/api/v1/audit?until=0001-01-01T00:00:00%2B14:00", ["until", "out of range"]),
         # every UTC day is a partition to read: an unbounded window without a project would never end
-        ("/api/v1/audit?since=0001-01-01T00:00:00Z", ["at most 31 days", "give project"]),
+        ("/api/v1/audit?since=1970-01-01T00:00:00Z", ["at most 31 days", "give project"]),
+        # day arithmetic near year 1 or 9999 overflows: dates are bounded like the report's months
+        ("/api/v1/audit?until=0001-01-20T00:00:00Z", ["query parameter until 0001-01-20", "within 1970-9000"]),
+        ("/api/v1/audit?project=project-a&since=0001-01-01T00:00:00Z", ["query parameter since", "1970-9000"]),
+        ("/api/v1/audit?project=project-a&until=9999-12-31T00:00:00Z", ["query parameter until", "1970-9000"]),
         ("/api/v1/audit?since=2026-01-01T00:00:00Z&until=2026-03-01T00:00:00Z", ["at most 31 days"]),
     ],
 )
@@ -229,3 +235,40 @@ def test_until_limit_follows_the_setting():
         until = (NOW + timedelta(hours=2)).isoformat()
         response = c.post(OVERRIDE, headers=AUTH, json={"action": "up", "reason": "x", "until": until})
         assert_error(response, 400, "more than 1 hours")
+
+
+# -- 503: Table Storage unreachable at a cold start -----------------------------------------------------
+
+SECRET = "c2VjcmV0LWtleS1zaG91bGQtbm90LWxlYWs="
+UNREACHABLE = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+               f"AccountKey={SECRET};TableEndpoint=http://127.0.0.1:1/devstoreaccount1;")
+
+
+def unreachable_storage_client() -> httpx.Client:
+    """The real context builder over a storage account nothing listens on (refused at once, no waiting)."""
+    from scaling.api_backend import build_context
+
+    settings = dataclasses.replace(Settings.from_env({"SCALING_STORAGE_CONNECTION": UNREACHABLE}), api_key=KEY)
+    auth = AuthConfig(api_key=KEY, behind_functions_host=False, trust_principal_header=False)
+    app = create_app(lambda: build_context(settings), settings, clock=lambda: NOW, auth=auth)
+    return TestClient(app)
+
+
+def test_ready_is_503_not_ready_when_table_storage_is_unreachable_at_a_cold_start():
+    with unreachable_storage_client() as c:
+        response = c.get("/ready")
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["status"] == "not ready"
+    assert body["error"].startswith("table-storage: unreachable: connecting to Table Storage failed")
+    assert body["time"].endswith("Z")
+    assert SECRET not in response.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/projects", "/api/v1/deployments/project-a/sample-app-a/status",
+                                  "/api/v1/audit", "/"])
+def test_an_endpoint_is_503_table_storage_unavailable_when_storage_is_unreachable_at_a_cold_start(path):
+    with unreachable_storage_client() as c:
+        response = c.get(path, headers=AUTH)
+    assert_error(response, 503, "Table Storage unavailable", "127.0.0.1")
+    assert SECRET not in response.text

@@ -157,13 +157,15 @@ def test_scaling_an_unknown_deployment_is_404_and_records_nothing(world):
     assert world.context.overrides.all() == []
 
 
-def test_a_deployment_in_a_namespace_of_no_project_is_403(world):
+def test_a_deployment_in_a_namespace_of_no_project_is_404_as_in_the_reference(world):
     response = world.client.post("/api/v1/deployments/kube-system/coredns/scale-to-zero", headers=AUTH,
                                  json={"reason": "x"})
-    assert response.status_code == 403
+    assert response.status_code == 404
     body = response.json()
-    assert body["message"] == "Deployment kube-system/coredns is not owned by any project"
+    assert body["status"] == "error" and "timestamp" in body
+    assert body["message"] == "Deployment kube-system/coredns not found"
     assert "no project lists namespace kube-system" in body["error"]
+    assert world.context.overrides.all() == []
 
 
 def test_a_deployment_its_project_excludes_is_403_saying_so(world):

@@ -8,6 +8,7 @@ quotes or shell metacharacters are stored verbatim and never interpreted (no fil
 
 from __future__ import annotations
 
+import base64
 import logging
 import urllib.parse
 from datetime import datetime, timedelta, timezone
@@ -186,6 +187,7 @@ NAME_ATTACKS = [
     "*",
     "-rf",
     "a b",
+    "project-a\n",  # a trailing newline: `$` in a pattern matches before it, only a full match refuses it
 ]
 NAME_PATHS = [
     ("POST", "/api/v1/deployments/{x}/sample-app-a/scale-to-zero"),
@@ -229,6 +231,10 @@ QUERY_ATTACKS = [
     "/api/v1/audit?since=yesterday",
     "/api/v1/audit?until=2026-01-01T00:00:00",
     "/api/v1/audit?continuation=%27%20or%201%20eq%201",
+    "/api/v1/audit?continuation=NQ==",  # base64 of 5: JSON, but not a [partition, row key] pair
+    "/api/v1/audit?continuation=bnVsbA==",  # base64 of null
+    "/api/v1/audit?until=0001-01-20T00:00:00Z",  # its default window starts before year 1
+    "/api/v1/audit?since=9999-12-01T00:00:00Z",
     "/api/v1/projects/project-a/plan?days=0",
     "/api/v1/projects/project-a/plan?days=99999",
     "/api/v1/projects/project-a/plan?days=7%3Brm",
@@ -244,6 +250,16 @@ def test_an_attack_in_a_query_parameter_is_400(backend, client, path):
     response = client.get(path, headers=AUTH)
     assert response.status_code == 400, response.text
     assert backend.mutations == []
+
+
+@pytest.mark.parametrize("query", [
+    "continuation=NQ==", "continuation=bnVsbA==", "continuation=WyJhIl0=",  # 5, null, ["a"]
+    "continuation=" + base64.urlsafe_b64encode(b"[" * 1400).decode(),  # nested deeper than the JSON parser goes
+    "until=0001-01-20T00:00:00Z", "since=9999-12-01T00:00:00Z", "project=project-a&until=0001-01-20T00:00:00Z",
+], ids=["five", "null", "one-element", "deep", "year-1", "year-9999", "project-year-1"])
+def test_a_bad_audit_query_is_400_over_the_real_audit_table(world, query):
+    response = world.client.get(f"/api/v1/audit?{query}", headers=WORLD_AUTH)
+    assert response.status_code == 400, response.text
 
 
 @pytest.mark.parametrize("target", [
@@ -292,8 +308,9 @@ def test_an_override_action_other_than_up_or_down_is_400(backend, client, action
 
 
 @pytest.mark.parametrize("reason", [
-    "", " ", "\t", "x" * 501, "a\x00b", "\x1b[31mred", "line\r\nForged: entry", "bell\x07", "del\x7f",
-], ids=["empty", "space", "tab", "too-long", "nul", "ansi", "crlf", "bell", "del"])
+    "", " ", "\t", "x" * 501, "a\x00b", "\x1b[31mred", "line\r\nForged: entry", "bell\x07", "del\x7f", "a\tb",
+    "c1\x85next line", "csi\x9b31mred",
+], ids=["empty", "space", "tab", "too-long", "nul", "ansi", "crlf", "bell", "del", "inner-tab", "c1-nel", "c1-csi"])
 def test_a_reason_that_is_empty_too_long_or_has_control_characters_is_400(backend, client, reason):
     response = client.post(OVERRIDE, json={"action": "down", "reason": reason}, headers=AUTH)
     assert response.status_code == 400, response.text
@@ -302,7 +319,7 @@ def test_a_reason_that_is_empty_too_long_or_has_control_characters_is_400(backen
 
 @pytest.mark.parametrize("reason", [
     "demo over; it's late", "a' or '1' eq '1", "$(reboot) `id` | nc", "../../etc/passwd",
-    "Wartung – Größenänderung 🚀", "x" * 500,
+    "Wartung – Größenänderung 🚀", "x" * 500, "pairing 👩\u200d💻 session",  # the joiner inside an emoji
 ])
 def test_quotes_and_shell_characters_in_a_reason_are_kept_as_data_verbatim(backend, client, reason):
     response = client.post(OVERRIDE, json={"action": "down", "reason": reason}, headers=AUTH)
@@ -314,6 +331,25 @@ def test_quotes_and_shell_characters_in_a_reason_are_kept_as_data_verbatim(backe
 @pytest.mark.parametrize("mark", ["\u202e", "\u2066"], ids=["rlo", "lri"])
 def test_a_reason_with_bidi_controls_is_400_as_they_can_spoof_the_audit_view(backend, client, mark):
     response = client.post(OVERRIDE, json={"action": "down", "reason": f"ok {mark}decnalab"}, headers=AUTH)
+    assert response.status_code == 400, response.text
+    assert backend.mutations == []
+
+
+@pytest.mark.parametrize("reason", [
+    "approved\u200b by ops", "ok\u2060x", "\ufeffboot", "soft\u00adhyphen", "one\u2028Forged: entry",
+    "one\u2029two", "tag\U000e0041",
+], ids=["zero-width-space", "word-joiner", "bom", "soft-hyphen", "line-separator", "paragraph-separator", "tag"])
+def test_a_reason_with_invisible_format_or_separator_characters_is_400(backend, client, reason):
+    response = client.post(OVERRIDE, json={"action": "down", "reason": reason}, headers=AUTH)
+    assert response.status_code == 400, response.text
+    assert "body field reason" in response.json()["error"]
+    assert backend.mutations == []
+
+
+@pytest.mark.parametrize("reason", ["\u200b", "\u200d", " \u3164 ", "\u2800", "\u0301"],
+                         ids=["zero-width-space", "joiner", "hangul-filler", "braille-blank", "combining-mark"])
+def test_a_reason_without_a_visible_character_is_400(backend, client, reason):
+    response = client.post(OVERRIDE, json={"action": "down", "reason": reason}, headers=AUTH)
     assert response.status_code == 400, response.text
     assert backend.mutations == []
 

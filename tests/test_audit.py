@@ -149,6 +149,13 @@ def test_a_foreign_continuation_is_refused(store):
         store.query(project="project-a", continuation="bm9wZQ==")
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("token", ["NQ==", "bnVsbA==", "WyJhIl0=", "eyJhIjogMX0="], ids=["5", "null", "one", "object"])
+def test_a_continuation_holding_json_other_than_ours_is_refused(store, token):
+    with pytest.raises(AuditError, match="continuation is not one this API returned"):
+        store.query(project="project-a", continuation=token)
+
+
 def test_a_query_without_project_over_more_than_a_year_of_day_partitions_is_refused(settings, table_names):
     from datetime import datetime, timezone
 

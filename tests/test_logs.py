@@ -28,6 +28,7 @@ from scaling.logs import (
     new_tick_id,
     record_tick,
     redact,
+    said,
     summarise,
 )
 from scaling.settings import Settings
@@ -150,6 +151,15 @@ def test_secrets_are_redacted_from_lines(lines, secret, shown):
 
 def test_redact_leaves_ordinary_text_alone():
     assert redact("scaled project-a/web from 2 to 0 (code path b)") == "scaled project-a/web from 2 to 0 (code path b)"
+
+
+def test_said_is_an_errors_first_line_with_its_secrets_removed():
+    error = ConnectionError("refused by http://127.0.0.1:1; AccountKey=c2VjcmV0==;\nTraceback line")
+    assert said(error) == "refused by http://127.0.0.1:1; AccountKey=***;"
+
+
+def test_said_names_the_error_type_when_its_text_is_empty():
+    assert said(TimeoutError()) == "TimeoutError"
 
 
 def test_tick_ids_are_short_and_distinct():

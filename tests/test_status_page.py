@@ -62,6 +62,12 @@ def test_the_fragment_without_a_key_is_a_json_401(client):
     assert response.status_code == 401 and response.json()["message"] == "Missing API key"
 
 
+def test_the_fragments_401_is_the_standard_error_body_with_a_timestamp(client):
+    body = client.get("/", params={"fragment": 1}).json()
+    assert set(body) == {"status", "message", "error", "timestamp"}
+    assert body["status"] == "error" and body["timestamp"].endswith("Z")
+
+
 def test_every_project_shows_its_state_now_and_since_when(client):
     html = page(client)
     assert re.search(r'data-project="project-a" data-state="up".*?since Wed 25 Nov 08:00 CET', html, re.S)
@@ -98,10 +104,20 @@ def test_a_display_zone_draws_the_timeline_in_it(client):
     assert svg_of(page(client, zone="UTC")).get("data-zone") == "UTC"
 
 
-@pytest.mark.parametrize("params, message", [({"week": "next"}, "week 'next'"), ({"zone": "Mars/Base"}, "zone")])
+@pytest.mark.parametrize("params, message", [
+    ({"week": "next"}, "week 'next'"),
+    ({"zone": "Mars/Base"}, "zone"),
+    ({"week": "0001-01-01"}, "query parameter week 0001-01-01: the year must be within 1970-9000"),
+    ({"week": "9999-12-31"}, "query parameter week 9999-12-31: the year must be within 1970-9000"),
+], ids=["word", "zone", "year-1", "year-9999"])
 def test_bad_page_parameters_are_a_400(client, params, message):
     response = client.get("/", params=params, headers=AUTH)
     assert response.status_code == 400 and message in response.json()["error"]
+
+
+@pytest.mark.parametrize("week", ["1970-01-01", "9000-12-31"])
+def test_the_first_and_last_years_allowed_still_draw_a_week(client, week):
+    assert svg_of(page(client, week=week)).get("data-start-date") is not None
 
 
 def test_an_active_override_is_shown_and_drawn(client, backend):
@@ -157,6 +173,38 @@ def test_table_storage_down_is_a_banner_not_an_error(client, backend):
     backend.storage_down = True
     html = page(client)
     assert "Table Storage unavailable" in html and "not reachable" in html
+
+
+LEAKY = "connection refused; AccountKey=c2VjcmV0LWtleQ==;SharedAccessSignature=sig123"
+
+
+class LeakyBackend:
+    """Wraps the sample backend so that one read fails with an error quoting its connection string."""
+
+    def __init__(self, backend, failing: str) -> None:
+        self._backend, self._failing = backend, failing
+
+    def __getattr__(self, name):
+        if name == self._failing:
+            def fail(*args, **kwargs):
+                raise ConnectionError(LEAKY)
+            return fail
+        return getattr(self._backend, name)
+
+
+@pytest.mark.parametrize("failing", ["load_projects", "overrides", "audit"])
+def test_a_dependency_error_on_the_page_has_its_secrets_removed(backend, failing):
+    app = make_app(LeakyBackend(backend, failing), fixed_clock(NOW))
+    html = TestClient(app).get("/", headers=AUTH).text
+    assert "connection refused" in html
+    assert "c2VjcmV0LWtleQ" not in html and "sig123" not in html
+
+
+def test_the_reports_503_has_the_dependency_secrets_removed(backend):
+    app = make_app(LeakyBackend(backend, "audit"), fixed_clock(NOW))
+    response = TestClient(app).get("/api/v1/report", params={"month": "2026-11"}, headers=AUTH)
+    assert response.status_code == 503 and "connection refused" in response.text
+    assert "c2VjcmV0LWtleQ" not in response.text and "sig123" not in response.text
 
 
 def test_an_override_from_the_api_appears_on_the_page(client, backend):
