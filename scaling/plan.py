@@ -30,7 +30,7 @@ Idempotent: when observed already matches desired, only notices (if any) come ba
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from enum import IntEnum
 from typing import Callable, Iterable, Mapping, Sequence
@@ -191,6 +191,12 @@ def _plan_cluster(
             ]
         elif owners:
             owned[owners[0].name].append(workload)
+        elif workload.original_replicas is not None:
+            # Taken out of a project's hands (its Exclude or Workloads column) while the app held it down:
+            # given back once, like the aks-hours/exclude annotation, then left alone.
+            listing = [p for p in members if workload.ref.namespace in p.namespaces]
+            if len(listing) == 1:
+                owned[listing[0].name].append(replace(workload, excluded=True))
 
     pools_held_up: dict[str, dict[str, Why]] = defaultdict(dict)
     autoscaled, shared = autoscaled_workloads(seen), shared_namespaces(members)

@@ -215,3 +215,22 @@ def test_a_down_override_keeps_the_pool_down_despite_an_own_uptime_starting_soon
                                              node_pool="pa"))
     down = override(action=OverrideAction.DOWN, until=datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN))
     assert plan([p], [down], seen, MONDAY_EARLY) == []
+
+
+def test_a_workload_dropped_from_the_projects_columns_at_night_gets_its_size_back_once():
+    from tests.plan_builders import project as make
+
+    p = make(exclude=("deployment/web",))  # the row's Exclude column now names it
+    seen = observed(deployment("project-a", "web", 0, original=3))
+    [restore] = plan([p], [], seen, MONDAY_NIGHT)
+    assert isinstance(restore, ObjectChange) and restore.patch["spec"] == {"replicas": 3}
+    assert restore.patch["metadata"]["annotations"] == {ORIGINAL_REPLICAS: None}
+    assert "given back" in restore.why.reason
+
+
+def test_a_workload_outside_the_projects_columns_without_a_remembered_size_is_not_touched():
+    from tests.plan_builders import project as make
+
+    p = make(workloads=("deployment/api",))
+    seen = observed(deployment("project-a", "web", 0))
+    assert not [a for a in plan([p], [], seen, MONDAY_NIGHT) if isinstance(a, ObjectChange)]
