@@ -128,7 +128,11 @@ def plan_pool(
     a pool busy with an operation while a change is due, a pool found down without remembered size)."""
     target = f"nodepool/{pool.name}"
     if action is NodePoolAction.NONE:
-        return None
+        if pool.original is None or pool.tag_errors or pool.busy:
+            return None
+        # Switched to `none` while the app held the pool down: its remembered size is given back once.
+        why = replace(why, reason=f"NodePoolAction none: the remembered size is given back ({why.reason})")
+        return _change(cluster, pool, action=action, up=True, why=why)
     if pool.mode.lower() == "system":
         return Notice(cluster, target, "System-mode pool listed in NodePools: never scaled or stopped", why)
     if pool.tag_errors:

@@ -151,3 +151,17 @@ def test_a_pool_whose_last_operation_failed_is_reported_when_nothing_else_is_due
     gpu = pool("gpu", 3, state="Failed")
     notice = only(plan([project(node_pools=("gpu",))], [], observed(gpu), MONDAY_NOON))
     assert notice.result is Result.FAILED and "last operation failed" in notice.message
+
+
+def test_a_pool_switched_to_action_none_while_held_down_gets_its_size_back_once():
+    gpu = pool("gpu", 0, tags={**REMEMBERED})
+    change = only(plan([project(node_pools=("gpu",), node_pool_action=NodePoolAction.NONE)], [], observed(gpu),
+                       MONDAY_NIGHT))
+    assert isinstance(change, PoolChange) and change.direction is Direction.UP
+    assert change.after == decode_original(REMEMBERED)[0] and "given back" in change.why.reason
+
+
+def test_a_pool_with_action_none_and_no_remembered_size_is_never_touched():
+    gpu = pool("gpu", 0)
+    assert plan([project(node_pools=("gpu",), node_pool_action=NodePoolAction.NONE)], [], observed(gpu),
+                MONDAY_NIGHT) == []
