@@ -37,7 +37,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from scaling.actions import Action, Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
 from scaling.annotations import ORIGINAL_REPLICAS
-from scaling.model import Project, WorkloadKind, WorkloadRef
+from scaling.model import Project, WorkloadKind, WorkloadRef, WorkloadSelector
 from scaling.names import ClusterId
 from scaling.observed import ObservedCluster, ObservedWorkload
 from scaling.overrides import Override, OverrideAction
@@ -192,11 +192,13 @@ def _plan_cluster(
         elif owners:
             owned[owners[0].name].append(workload)
         elif workload.original_replicas is not None:
-            # Taken out of a project's hands (its Exclude or Workloads column) while the app held it down:
-            # given back once, like the aks-hours/exclude annotation, then left alone.
-            listing = [p for p in members if workload.ref.namespace in p.namespaces]
-            if len(listing) == 1:
-                owned[listing[0].name].append(replace(workload, excluded=True))
+            # Named in a project's Exclude column while the app held it down: given back once, like the
+            # aks-hours/exclude annotation, then left alone. Only on that explicit word: a workload merely
+            # no longer listed may belong to a project that is disabled or whose row did not load.
+            selector = WorkloadSelector(workload.ref.kind, workload.ref.name)
+            excluding = [p for p in members if workload.ref.namespace in p.namespaces and selector in p.exclude]
+            if len(excluding) == 1:
+                owned[excluding[0].name].append(replace(workload, excluded=True))
 
     pools_held_up: dict[str, dict[str, Why]] = defaultdict(dict)
     autoscaled, shared = autoscaled_workloads(seen), shared_namespaces(members)

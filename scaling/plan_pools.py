@@ -62,7 +62,7 @@ def decode_original(tags: Mapping[str, str]) -> tuple[PoolSize | None, tuple[str
             if required:
                 errors.append(f"tag {name} is missing")
             return None
-        if not raw.strip().isdigit():
+        if not (raw.strip().isascii() and raw.strip().isdigit()):  # str.isdigit() also takes '²', int() does not
             errors.append(f"tag {name}={raw!r} is not a non-negative integer")
             return None
         return int(raw)

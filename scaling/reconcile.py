@@ -339,16 +339,17 @@ def execute(
         else:
             steps.append((kind, phase, [index]))
     backend = context.workloads[access]
-    unsettled: set[str] = set()  # workloads whose own or whose autoscaler's write did not succeed
+    unsettled: dict[str, str] = {}  # workload -> its own or its autoscaler's write that did not succeed
     for kind, _, indexes in steps:
         go = []
         for index in indexes:
-            blocked = _blocked_by(actions[index], unsettled)
-            if blocked is None:
+            failed = _blocked_by(actions[index], unsettled)
+            if failed is None:
                 go.append(index)
             else:
                 outcomes[index] = Outcome(actions[index], Result.BUSY,
-                                          f"held back: {blocked} did not succeed earlier in this tick; next tick retries")
+                                          f"held back: {failed} did not succeed earlier in this tick; "
+                                          "tried again every tick until it does")
         changes = [actions[i] for i in go]
         if not changes:
             continue
@@ -359,16 +360,18 @@ def execute(
         outcomes.update(zip(go, results))
         for outcome in results:
             if outcome.result is not Result.OK and isinstance(outcome.action, ObjectChange):
-                unsettled.update(filter(None, (outcome.action.target, outcome.action.holds)))
+                for workload in filter(None, (outcome.action.target, outcome.action.holds)):
+                    unsettled.setdefault(workload, outcome.action.target)
     return [outcomes[i] for i in range(len(actions))]
 
 
-def _blocked_by(action: Action, unsettled: set[str]) -> str | None:
+def _blocked_by(action: Action, unsettled: dict[str, str]) -> str | None:
+    """The earlier write that `action`'s workload waits on, if any."""
     if not isinstance(action, ObjectChange):
         return None
     for workload in (action.target, action.holds):
         if workload in unsettled:
-            return workload
+            return unsettled[workload]
     return None
 
 

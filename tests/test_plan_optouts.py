@@ -228,6 +228,16 @@ def test_a_workload_dropped_from_the_projects_columns_at_night_gets_its_size_bac
     assert "given back" in restore.why.reason
 
 
+def test_a_workload_merely_not_listed_by_a_project_sharing_its_namespace_stays_down():
+    from tests.plan_builders import project as make
+
+    # project-b lists only web; api was held down by another project, now disabled or unloaded
+    b = make("project-b", namespaces=("project-a",), workloads=("deployment/web",))
+    seen = observed(deployment("project-a", "api", 0, original=3), deployment("project-a", "web", 0, original=2))
+    changes = [a for a in plan([b], [], seen, MONDAY_NIGHT) if isinstance(a, ObjectChange)]
+    assert changes == []
+
+
 def test_a_workload_outside_the_projects_columns_without_a_remembered_size_is_not_touched():
     from tests.plan_builders import project as make
 

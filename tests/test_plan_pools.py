@@ -132,10 +132,12 @@ def test_bookkeeping_tags_round_trip(size):
         ({TAG_ORIGINAL_COUNT: "1", TAG_ORIGINAL_AUTOSCALING: "yes"}, "not 'true' or 'false'"),
         ({TAG_ORIGINAL_COUNT: "1", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_POWER: "Off"}, "'Running'"),
         ({TAG_ORIGINAL_COUNT: "3", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_MIN: "1"}, "both needed"),
+        ({TAG_ORIGINAL_COUNT: "\u00b2", TAG_ORIGINAL_AUTOSCALING: "false"}, "not a non-negative integer"),
         ({TAG_ORIGINAL_COUNT: "3", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_MIN: "5", TAG_ORIGINAL_MAX: "2"},
          "is above"),
     ],
-    ids=["no-count", "negative", "bad-bool", "bad-power", "autoscale-without-max", "min-above-max"],
+    ids=["no-count", "negative", "bad-bool", "bad-power", "autoscale-without-max", "superscript-digit",
+         "min-above-max"],
 )
 def test_bad_bookkeeping_tags_are_errors_not_sizes(tags, error):
     size, errors = decode_original(tags)

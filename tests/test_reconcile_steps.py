@@ -101,7 +101,7 @@ def test_a_workload_is_not_restored_while_its_autoscaler_could_not_be_released()
     keda = replace(workload("web", UP, resource="scaledobjects.keda.sh"), holds="deployment/project-a/web")
     release, restore, unrelated = execute(CLUSTER, [keda, workload("web", UP), workload("api", UP)], [project()], ctx)
     assert release.result is Result.FAILED
-    assert restore.result is Result.BUSY and "next tick retries" in restore.error
+    assert restore.result is Result.BUSY and "scaledobject/project-a/web did not succeed" in restore.error
     assert unrelated.result is Result.OK
 
 
