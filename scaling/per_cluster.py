@@ -7,6 +7,7 @@ import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence, TypeVar
 
+from scaling.logs import said
 from scaling.model import Project
 from scaling.names import ClusterId
 from scaling.observed import ObservedCluster
@@ -30,12 +31,13 @@ def each_cluster(projects: Sequence[Project], call: Callable[[ClusterId, list[Pr
 
 
 def observe_clusters(backend: Any, projects: Sequence[Project]) -> dict[ClusterId, ObservedCluster]:
-    """A look at each cluster for display (`for_view`: a recent look may do); a failure is that cluster's error."""
+    """A look at each cluster for display (`for_view`: a recent look may do); a failure is that cluster's
+    error, on one line with secrets removed, as ApiService.project_view shows it for one cluster."""
 
     def look(cluster: ClusterId, members: list[Project]) -> ObservedCluster:
         try:
             return backend.observe(cluster, members, for_view=True)
         except Exception as error:  # shown as that cluster's error; the other clusters still answer
-            return ObservedCluster(cluster=cluster, error=str(error))
+            return ObservedCluster(cluster=cluster, error=said(error))
 
     return each_cluster(projects, look)

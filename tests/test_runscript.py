@@ -64,6 +64,15 @@ def fake_kubectl(tmp_path: Path, *, lists: dict[str, list[dict]], fail: dict[str
     return {**os.environ, "PATH": f"{script.parent}:{os.environ['PATH']}"}
 
 
+def kubectl_script(tmp_path: Path, body: str) -> dict[str, str]:
+    """An environment whose `kubectl` is the bash script `body` (for timing and output shapes)."""
+    kubectl = tmp_path / "bin" / "kubectl"
+    kubectl.parent.mkdir()
+    kubectl.write_text(body)
+    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
+    return {**os.environ, "PATH": f"{kubectl.parent}:{os.environ['PATH']}"}
+
+
 def run(script: str, env: dict[str, str]) -> str:
     """Run `script` as run-command does for the app: from a file (a command line holds only 128 KiB)."""
     with tempfile.TemporaryDirectory() as directory:
@@ -170,13 +179,8 @@ def test_jobs_are_read_but_never_patched():
 
 
 def test_parallel_patches_report_in_patch_order_whatever_order_they_finish(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    kubectl = bin_dir / "kubectl"
     # the first patch finishes last
-    kubectl.write_text('#!/bin/bash\ncase "$3" in first) sleep 0.3;; esac\necho "$2/$3 patched"\n')
-    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = kubectl_script(tmp_path, '#!/bin/bash\ncase "$3" in first) sleep 0.3;; esac\necho "$2/$3 patched"\n')
     names = ["first", "second", "third", "fourth"]
     patches = [ScriptPatch("deployments.apps", "project-a", name, {"spec": {"replicas": 0}}) for name in names]
     results = parse_write_output(run(write_script(patches, parallel=4), env), expected=4)
@@ -184,12 +188,7 @@ def test_parallel_patches_report_in_patch_order_whatever_order_they_finish(tmp_p
 
 
 def test_a_full_write_command_of_long_errors_fits_the_512_kB_output_limit(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    kubectl = bin_dir / "kubectl"
-    kubectl.write_text(f'#!/bin/bash\nprintf "Error from server: %0{OUTPUT_PER_PATCH * 3}d\\n" 0 >&2\nexit 1\n')
-    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = kubectl_script(tmp_path, f'#!/bin/bash\nprintf "Error from server: %0{OUTPUT_PER_PATCH * 3}d\\n" 0 >&2\nexit 1\n')
     patches = [ScriptPatch("deployments.apps", "project-a", f"web-{index}", {"spec": {"replicas": 0}})
                for index in range(MAX_PATCHES)]
     logs = run(write_script(patches, parallel=16), env)
@@ -204,13 +203,9 @@ def test_parallelism_below_one_is_refused():
 
 
 def test_a_later_step_starts_only_when_every_patch_of_the_earlier_step_has_ended(tmp_path):
-    bin_dir, log = tmp_path / "bin", tmp_path / "order.log"
-    bin_dir.mkdir()
-    kubectl = bin_dir / "kubectl"
-    kubectl.write_text(f'#!/bin/bash\necho "start $3" >> {log}\n[ "$3" = slow ] && sleep 0.3\n'
-                       f'echo "end $3" >> {log}\necho "$2/$3 patched"\n')
-    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    log = tmp_path / "order.log"
+    env = kubectl_script(tmp_path, f'#!/bin/bash\necho "start $3" >> {log}\n[ "$3" = slow ] && sleep 0.3\n'
+                                   f'echo "end $3" >> {log}\necho "$2/$3 patched"\n')
     patches = [ScriptPatch("scaledobjects.keda.sh", "project-a", "slow", {}, step=4),
                ScriptPatch("scaledobjects.keda.sh", "project-a", "quick", {}, step=4),
                ScriptPatch("deployments.apps", "project-a", "after", {"spec": {"replicas": 3}}, step=5)]
@@ -220,13 +215,8 @@ def test_a_later_step_starts_only_when_every_patch_of_the_earlier_step_has_ended
 
 
 def test_a_conflict_after_long_warnings_is_still_seen_as_a_conflict(tmp_path):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    kubectl = bin_dir / "kubectl"
-    kubectl.write_text('#!/bin/bash\nprintf "Warning: %0900d\\n" 0 >&2\n'
-                       'echo "Error from server (Conflict): the object has been modified" >&2\nexit 1\n')
-    kubectl.chmod(kubectl.stat().st_mode | stat.S_IEXEC)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = kubectl_script(tmp_path, '#!/bin/bash\nprintf "Warning: %0900d\\n" 0 >&2\n'
+                                   'echo "Error from server (Conflict): the object has been modified" >&2\nexit 1\n')
     patch = ScriptPatch("deployments.apps", "project-a", "web", {"spec": {"replicas": 0}})
     (result,) = parse_write_output(run(write_script([patch]), env), expected=1)
     assert result.conflict
