@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 
 import azure.functions as func
 
-from scaling.api import LazyContext, create_app
-from scaling.api_backend import build_context
-from scaling.api_models import HealthBody
+from scaling.page.app import LazyContext, create_app
+from scaling.api.backend import build_context
+from scaling.api.models import HealthBody
 from scaling.logs import configure_logging
 from scaling.settings import Settings
 from scaling.triggers import run_queue_message, run_timer

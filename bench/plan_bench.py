@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from scaling.schedule import Schedule, parse
-from scaling.timeline import week_chart, week_transitions
+from scaling.schedule.hours import Schedule, parse
+from scaling.schedule.timeline import week_chart, week_transitions
 
 ZONES = [
     ("Asia/Tokyo", "JP"),
@@ -127,7 +127,7 @@ def main() -> None:
 def cli_figures(rows: list[tuple[str, dict[str, object]]], *, start: datetime, with_table: bool) -> None:
     """`python -m scaling plan` in-process: from a schedules file, and from the Projects table in Azurite."""
     from scaling.cli import main
-    from scaling.project_file import dump
+    from scaling.storage.project_file import dump
 
     argv = ["plan", "--from", start.isoformat(), "--days", "7"]
     with tempfile.TemporaryDirectory(prefix="plan-bench-") as workdir:
@@ -150,16 +150,16 @@ def cli_figures(rows: list[tuple[str, dict[str, object]]], *, start: datetime, w
 
 
 def _read_and_validate(path: str):
-    from scaling.project_file import read_file
-    from scaling.rows import validate_rows
+    from scaling.storage.project_file import read_file
+    from scaling.storage.rows import validate_rows
 
     return validate_rows(read_file(path).rows)
 
 
 def _load(env: dict[str, str]):
     from scaling.settings import Settings
-    from scaling.store import ProjectStore
-    from scaling.tables import TableNames, table_service
+    from scaling.storage.projects import ProjectStore
+    from scaling.storage.tables import TableNames, table_service
 
     return ProjectStore(table_service(Settings.from_env(env)), TableNames()).load()
 

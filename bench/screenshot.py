@@ -4,7 +4,7 @@ Starts `python -m scaling serve` on its local defaults (Azurite, the AKS emulato
 one tick at start-up) on a free port, opens `/#key=<key>` in headless Chromium from Debian's packages
 (`/usr/bin/chromium`, driven by Playwright; `playwright install` is never run), waits until the page has
 loaded its content, and saves a full-page PNG (default docs/status-page.png, the README's picture).
-The browser test (tests/test_status_browser.py) starts the app and the browser the same way.
+The browser test (tests/page/test_browser.py) starts the app and the browser the same way.
 """
 
 from __future__ import annotations

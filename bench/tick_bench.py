@@ -25,10 +25,10 @@ from datetime import datetime, timedelta, timezone
 from emulator.config import Delays
 from emulator.server import Emulator
 from scaling.settings import Settings
-from scaling.tables import TableNames
+from scaling.storage.tables import TableNames
 from tests.fixtures.azurite import start_azurite
 from tests.fixtures.emulator import SAMPLE
-from tests.reconcile_world import World, sample_projects
+from tests.fixtures.reconcile_world import World, sample_projects
 
 UTC = timezone.utc
 START = datetime(2026, 11, 23, tzinfo=UTC)  # Monday

@@ -60,7 +60,7 @@ class Bench:
     def start(self, workdir: str) -> None:
         from scaling.reconcile import Context
         from scaling.settings import Settings
-        from scaling.tables import TableNames, ensure_tables, table_service
+        from scaling.storage.tables import TableNames, ensure_tables, table_service
         from tests.fixtures.azurite import start_azurite
 
         self.azurite, self._azurite_process = start_azurite(workdir)
@@ -82,9 +82,9 @@ class Bench:
 
     def load_projects(self, access: str, *, clusters: int | None = None, projects: int | None = None) -> None:
         """The Projects table holds exactly the first `projects` of the first `clusters` clusters (default all)."""
-        from scaling.rows import validate_rows
-        from scaling.store import ProjectStore
-        from scaling.tables import table_service
+        from scaling.storage.rows import validate_rows
+        from scaling.storage.projects import ProjectStore
+        from scaling.storage.tables import table_service
 
         loaded = validate_rows(self.fleet.project_rows(access, clusters=clusters, projects=projects))
         assert not loaded.errors, loaded.errors[:3]
@@ -155,7 +155,7 @@ class Bench:
 
         from kubernetes import client as k8s
 
-        from scaling.clients import Clients
+        from scaling.clusters.clients import Clients
         from scaling.names import cluster_id
 
         self.fresh()
@@ -181,8 +181,8 @@ class Bench:
         """The fan-out's own costs on Azurite: the timer's load + one message per cluster (s), and a
         worker's lock acquire + release around a cluster's reconcile (median ms, and max ms)."""
         from scaling.fanout import Worker, enqueue_tick, ensure_queue, queue_client
-        from scaling.locks import LockStore
-        from scaling.tables import table_service
+        from scaling.storage.locks import LockStore
+        from scaling.storage.tables import table_service
 
         queue = queue_client(self.settings, "bench-clusters")
         ensure_queue(queue)

@@ -1,4 +1,4 @@
-"""`python -m scaling`: run the command line (scaling/cli.py)."""
+"""`python -m scaling`: run the command line (scaling/cli/__init__.py)."""
 
 from scaling.cli import main
 

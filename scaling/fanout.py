@@ -2,7 +2,7 @@
 
 With many clusters one timer invocation must not do all the work (SCALING_FANOUT=queue). The timer
 sends `ClusterMessage`s and returns; the Functions host delivers each to the queue trigger on whichever
-instance has room, and `Worker.handle` reconciles that cluster under its lock row (scaling/locks.py):
+instance has room, and `Worker.handle` reconciles that cluster under its lock row (scaling/storage/locks.py):
 
 - two instances never reconcile one cluster at once: the lock is held for the whole reconcile;
 - a message delivered twice does no harm: a tick whose time is not after the cluster's last completed
@@ -34,9 +34,9 @@ from typing import Callable, Iterable
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-from scaling.actions import Result
-from scaling.audit import AuditRow, AuditStore
-from scaling.locks import Lease, LockStore, Verdict
+from scaling.plan.actions import Result
+from scaling.storage.audit import AuditRow, AuditStore
+from scaling.storage.locks import Lease, LockStore, Verdict
 from scaling.logs import log_context, redact
 from scaling.names import ClusterId, InvalidName, cluster_id
 from scaling.settings import Settings
@@ -146,7 +146,7 @@ def queue_client(settings: Settings, name: str | None = None, credential: object
             credential = DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id)
         account = settings.storage_account_url.replace(".table.", ".queue.")
         return QueueClient(account, name, credential=credential, **codecs)
-    from scaling.tables import StorageNotConfigured
+    from scaling.storage.tables import StorageNotConfigured
 
     raise StorageNotConfigured("no storage configured for the fan-out queue: set SCALING_STORAGE_CONNECTION")
 

@@ -208,7 +208,7 @@ class TickSummary:
 
 def summarise(report: Any) -> TickSummary:
     """Read a tick report: `actions`, `failures`, `duration_ms` attributes when it has them, else counts
-    over its `outcomes` (a `scaling.actions.Outcome` list: every change acted on is an action, every
+    over its `outcomes` (a `scaling.plan.actions.Outcome` list: every change acted on is an action, every
     `failed` result a failure)."""
     outcomes = getattr(report, "outcomes", None)
     actions = getattr(report, "actions", None)

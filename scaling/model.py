@@ -64,7 +64,7 @@ class ScheduleSpec:
 
 @dataclass(frozen=True)
 class Project:
-    """One validated project row. `schedule` is a `scaling.schedule.Schedule`."""
+    """One validated project row. `schedule` is a `scaling.schedule.hours.Schedule`."""
 
     name: str
     cluster: ClusterId

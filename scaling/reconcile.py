@@ -4,7 +4,7 @@
       load projects + overrides                  one query each
       per cluster (reconcile one cluster):
         observe workloads and node pools         side by side: one list per kind, one agent pool list
-        plan                                     scaling/plan.py, pure
+        plan                                     scaling/plan/decide.py, pure
         act, phase by phase                      writes of one phase in parallel (`concurrency`)
         audit                                    one batch per partition at the end of the cluster
 
@@ -34,18 +34,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping, Protocol, Sequence
 
-from scaling.actions import Action, Change, Notice, ObjectChange, Outcome, PoolChange, Result, Why
-from scaling.audit import AuditRow, AuditStore, row_for
-from scaling.kept_views import KeptViews
+from scaling.plan.actions import Action, Change, Notice, ObjectChange, Outcome, PoolChange, Result, Why
+from scaling.storage.audit import AuditRow, AuditStore, row_for
+from scaling.clusters.kept_views import KeptViews
 from scaling.logs import log_context, new_tick_id, record_tick
 from scaling.model import Access, Project, ProjectError
 from scaling.names import ClusterId, is_dns1123_label
-from scaling.observed import ObservedCluster, ObservedPool
-from scaling.overrides import Override, OverrideStore
-from scaling.plan import phase_of, plan
-from scaling.plan_pools import describe
+from scaling.plan.observed import ObservedCluster, ObservedPool
+from scaling.override import Override
+from scaling.storage.overrides import OverrideStore
+from scaling.plan.decide import phase_of, plan
+from scaling.plan.pools import describe
 from scaling.settings import Settings
-from scaling.tables import TableNames
+from scaling.storage.tables import TableNames
 
 UTC = timezone.utc
 NOTICE_REPEAT = timedelta(hours=6)
@@ -65,7 +66,7 @@ class PoolBackend(Protocol):
 
 
 class ProjectSource(Protocol):
-    def load(self): ...  # -> scaling.rows.LoadedProjects (projects, errors)
+    def load(self): ...  # -> scaling.storage.rows.LoadedProjects (projects, errors)
 
 
 class NoticeMemo:
@@ -106,14 +107,14 @@ class Context:
         run_command_poll: float = 5.0,
     ) -> "Context":
         """Table Storage from the settings (tables created when missing), ARM / Kubernetes clients
-        built lazily per cluster by `scaling.clients.Clients`. `run_command_poll`: seconds between
+        built lazily per cluster by `scaling.clusters.clients.Clients`. `run_command_poll`: seconds between
         run-command result polls (real run-commands take tens of seconds; the emulator far less)."""
-        from scaling.clients import Clients
-        from scaling.kube import KubeApiBackend
-        from scaling.nodepools import NodePoolBackend
-        from scaling.runcommand import RunCommandBackend
-        from scaling.store import ProjectStore
-        from scaling.tables import ensure_tables, table_service
+        from scaling.clusters.clients import Clients
+        from scaling.clusters.kube import KubeApiBackend
+        from scaling.clusters.nodepools import NodePoolBackend
+        from scaling.clusters.runcommand import RunCommandBackend
+        from scaling.storage.projects import ProjectStore
+        from scaling.storage.tables import ensure_tables, table_service
 
         names = table_names or TableNames()
         service = table_service(settings)
@@ -294,7 +295,7 @@ def access_of(members: Sequence[Project]) -> Access:
 
 def observe(cluster: ClusterId, members: Sequence[Project], context: Context) -> ObservedCluster:
     """Workloads and node pools of `cluster`, read side by side; any failure is the cluster's `error`."""
-    from scaling.nodepools import PoolObserveError
+    from scaling.clusters.nodepools import PoolObserveError
 
     namespaces = sorted({ns for p in members for ns in p.namespaces})
     backend = context.workloads[access_of(members)]

@@ -19,12 +19,12 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from scaling.actions import Result
-from scaling.audit import AuditRow, AuditStore
+from scaling.plan.actions import Result
+from scaling.storage.audit import AuditRow, AuditStore
 from scaling.fanout import SYSTEM_PROJECT, Worker, clusters_of, enqueue_tick, ensure_queue, instance_owner, queue_client
-from scaling.locks import LockStore
+from scaling.storage.locks import LockStore
 from scaling.logs import new_tick_id, redact
-from scaling.tables import TableNames, table_service
+from scaling.storage.tables import TableNames, table_service
 
 log = logging.getLogger("scaling.triggers")
 

@@ -1,0 +1,1 @@
+"""Table Storage and schedules files: projects, overrides, audit, locks."""

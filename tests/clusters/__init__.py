@@ -1,0 +1,1 @@
+"""Tests of the ARM and Kubernetes access paths."""

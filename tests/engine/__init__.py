@@ -1,0 +1,1 @@
+"""Tests of ticks end to end against Azurite and the emulator."""

@@ -1,0 +1,1 @@
+"""Tests of Bicep, manifests and Functions wiring."""

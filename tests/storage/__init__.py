@@ -1,0 +1,1 @@
+"""Tests of Table Storage against Azurite."""
