@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import azure.functions as func
 
-from scaling.page.app import LazyContext, create_app
 from scaling.api.backend import build_context
 from scaling.api.models import HealthBody
 from scaling.logs import configure_logging
+from scaling.page.app import LazyContext, create_app
 from scaling.settings import Settings
 from scaling.triggers import run_queue_message, run_timer
 
@@ -44,7 +44,7 @@ app = func.AsgiFunctionApp(
 @app.function_name(name="health")
 @app.route(route="health", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    body = HealthBody(time=datetime.now(timezone.utc)).model_dump(mode="json")
+    body = HealthBody(time=datetime.now(UTC)).model_dump(mode="json")
     return func.HttpResponse(json.dumps(body), mimetype="application/json")
 
 
@@ -55,11 +55,11 @@ def reconcile_timer(timer: func.TimerRequest) -> None:
     if timer.past_due:
         log.warning("timer is past due; running one tick now")
     # SCALING_FANOUT=queue: send one message per cluster instead of reconciling them all here.
-    run_timer(context.get(), datetime.now(timezone.utc))
+    run_timer(context.get(), datetime.now(UTC))
 
 
 @app.function_name(name="reconcile_cluster")
 @app.queue_trigger(arg_name="message", queue_name="%SCALING_QUEUE_NAME%", connection="AzureWebJobsStorage")
 def reconcile_cluster(message: func.QueueMessage) -> None:
     # One cluster per message, under its lock row; raising makes the host retry, then poison-queue it.
-    run_queue_message(context.get(), message.get_body(), message.dequeue_count, datetime.now(timezone.utc))
+    run_queue_message(context.get(), message.get_body(), message.dequeue_count, datetime.now(UTC))

@@ -70,8 +70,13 @@ CLUSTER = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-bench"
     "/providers/Microsoft.ContainerService/managedClusters/aks-{}"
 )
-SNAKE = {"timezone": "TimeZone", "holidays": "Holidays", "closed_dates": "ClosedDates",
-         "uptime": "Uptime", "downtime": "Downtime"}
+SNAKE = {
+    "timezone": "TimeZone",
+    "holidays": "Holidays",
+    "closed_dates": "ClosedDates",
+    "uptime": "Uptime",
+    "downtime": "Downtime",
+}
 
 
 def project_rows(specs: list[dict[str, str]], seed: int) -> list[tuple[str, dict[str, object]]]:
@@ -107,16 +112,18 @@ def main() -> None:
     schedules: list[Schedule] = timed(f"parse {len(specs)} projects (cold)", lambda: [parse(**k) for k in specs])
     # The first pass fills the per-(zone, year) offset and per-(country, subdivision, year) holiday
     # caches; a running app keeps them warm, so the warm figures below are the ones that matter.
-    timed("1 year of transitions, all projects (cold)", lambda: [
-        s.transitions(start, start + timedelta(days=365)) for s in schedules
-    ])
+    timed(
+        "1 year of transitions, all projects (cold)",
+        lambda: [s.transitions(start, start + timedelta(days=365)) for s in schedules],
+    )
     schedules = timed(f"parse {len(specs)} projects", lambda: [parse(**k) for k in specs])
-    week = timed("7 days of transitions, all projects", lambda: [
-        week_transitions(s, start=start, days=7) for s in schedules
-    ])
-    year = timed("1 year of transitions, all projects", lambda: [
-        s.transitions(start, start + timedelta(days=365)) for s in schedules
-    ])
+    week = timed(
+        "7 days of transitions, all projects", lambda: [week_transitions(s, start=start, days=7) for s in schedules]
+    )
+    year = timed(
+        "1 year of transitions, all projects",
+        lambda: [s.transitions(start, start + timedelta(days=365)) for s in schedules],
+    )
     timed("next_change once per project", lambda: [s.next_change(start) for s in schedules])
     rows = [(f"p{i:04d}", s, s.zone) for i, s in enumerate(schedules)]
     timed("week chart, all projects (60-min cells)", lambda: week_chart(rows, start=start))

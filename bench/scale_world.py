@@ -46,27 +46,44 @@ class Fleet:
         clusters = []
         for c in range(self.clusters):
             pools = [{"name": "system", "mode": "System", "count": 3, "autoscaler": {"min": 3, "max": 5}}]
-            pools += [{"name": f"pool{i}", "mode": "User", "vmSize": "Standard_D4s_v5", "count": 2,
-                       "autoscaler": {"min": 0, "max": 4}} for i in range(1, self.pools_per_cluster)]
+            pools += [
+                {
+                    "name": f"pool{i}",
+                    "mode": "User",
+                    "vmSize": "Standard_D4s_v5",
+                    "count": 2,
+                    "autoscaler": {"min": 0, "max": 4},
+                }
+                for i in range(1, self.pools_per_cluster)
+            ]
             namespaces = []
             for p in range(self.projects_per_cluster):
                 pool = self.pool_of(p) or "system"
-                namespaces.append({"name": self.project_name(c, p), "deployments": [
-                    {"name": f"app-{d}", "replicas": 1 + (p + d) % 3, "pool": pool, "image": "nginx:1.27"}
-                    for d in range(self.deployments_per_project)]})
+                namespaces.append(
+                    {
+                        "name": self.project_name(c, p),
+                        "deployments": [
+                            {"name": f"app-{d}", "replicas": 1 + (p + d) % 3, "pool": pool, "image": "nginx:1.27"}
+                            for d in range(self.deployments_per_project)
+                        ],
+                    }
+                )
             clusters.append({"name": self.cluster_name(c), "pools": pools, "namespaces": namespaces})
         return {"subscription": SUBSCRIPTION, "resourceGroup": RESOURCE_GROUP, "clusters": clusters}
 
-    def project_rows(self, access: str, *, clusters: int | None = None,
-                     projects: int | None = None) -> list[tuple[str, dict[str, object]]]:
+    def project_rows(
+        self, access: str, *, clusters: int | None = None, projects: int | None = None
+    ) -> list[tuple[str, dict[str, object]]]:
         """One row per project: the first `projects` of each of the first `clusters` clusters (default all)."""
         rows = []
         for c in range(self.clusters if clusters is None else clusters):
             for p in range(self.projects_per_cluster if projects is None else projects):
                 row: dict[str, object] = {
                     "Cluster": f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/"
-                               f"Microsoft.ContainerService/managedClusters/{self.cluster_name(c)}",
-                    "Namespaces": self.project_name(c, p), "Uptime": OFFICE, "TimeZone": "Europe/Berlin",
+                    f"Microsoft.ContainerService/managedClusters/{self.cluster_name(c)}",
+                    "Namespaces": self.project_name(c, p),
+                    "Uptime": OFFICE,
+                    "TimeZone": "Europe/Berlin",
                     "Access": access,
                 }
                 if self.pool_of(p):
@@ -108,8 +125,16 @@ def _serve(conn: Any, config: dict[str, Any], delays: dict[str, float]) -> None:
     emu = Emulator(Config.from_mapping(config), delays=Delays(**delays)).start()
     _throttle_settle(emu.state, every=SETTLE_EVERY_S)
     ids = {c.name: emu.cluster_id(c.name) for c in emu.config.clusters}
-    conn.send({"env": emu.env(), "arm_url": emu.arm_url, "ca_cert": emu.ca_cert, "kubeconfig": emu.kubeconfig,
-               "cluster_ids": ids, "kube_urls": {n: emu.kube_url(n) for n in ids}})
+    conn.send(
+        {
+            "env": emu.env(),
+            "arm_url": emu.arm_url,
+            "ca_cert": emu.ca_cert,
+            "kubeconfig": emu.kubeconfig,
+            "cluster_ids": ids,
+            "kube_urls": {n: emu.kube_url(n) for n in ids},
+        }
+    )
     while True:
         command, kwargs = conn.recv()
         if command == "stop":

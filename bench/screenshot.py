@@ -19,19 +19,34 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 # Headless, and quiet: no GPU, no QUIC, no first-run or background traffic of the browser's own.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Settings that would point `serve` away from its local defaults.
-_NOT_LOCAL = ("SCALING_STORAGE_CONNECTION", "AzureWebJobsStorage", "SCALING_STORAGE_ACCOUNT_URL",
-              "SCALING_ARM_ENDPOINT", "SCALING_KUBECONFIG", "APPLICATIONINSIGHTS_CONNECTION_STRING")
+_NOT_LOCAL = (
+    "SCALING_STORAGE_CONNECTION",
+    "AzureWebJobsStorage",
+    "SCALING_STORAGE_ACCOUNT_URL",
+    "SCALING_ARM_ENDPOINT",
+    "SCALING_KUBECONFIG",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+)
 _SERVING = re.compile(r"aks-hours is serving on (http://\S+)")
 
 
@@ -42,9 +57,22 @@ def served(*, timeout: float = 120.0, emulator_delay: float = 0.2) -> Iterator[t
     env = {k: v for k, v in os.environ.items() if k not in _NOT_LOCAL}
     env.update(SCALING_API_KEY=key, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "scaling", "serve", "--port", "0", "--tick-now",
-         "--emulator-delay", str(emulator_delay)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "scaling",
+            "serve",
+            "--port",
+            "0",
+            "--tick-now",
+            "--emulator-delay",
+            str(emulator_delay),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     tail: deque[str] = deque(maxlen=40)
     found: list[str] = []
@@ -92,9 +120,13 @@ def demo_override(url: str, key: str) -> None:
     """Keep project-b up for three hours through the API, so the picture shows an override."""
     import httpx
 
-    until = (datetime.now(timezone.utc) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    response = httpx.post(f"{url}/api/v1/projects/project-b/override", headers={"X-API-Key": key}, timeout=60,
-                          json={"action": "up", "until": until, "reason": "model demo for the board"})
+    until = (datetime.now(UTC) + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    response = httpx.post(
+        f"{url}/api/v1/projects/project-b/override",
+        headers={"X-API-Key": key},
+        timeout=60,
+        json={"action": "up", "until": until, "reason": "model demo for the board"},
+    )
     if response.status_code != 200:
         raise RuntimeError(f"the demo override failed: {response.status_code} {response.text}")
 
@@ -103,8 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.screenshot", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "status-page.png", help="PNG file to write")
     parser.add_argument("--width", type=int, default=1400, help="viewport width in pixels")
-    parser.add_argument("--plain", action="store_true",
-                        help="no demo override (by default project-b is kept up for 3 hours, to show one)")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="no demo override (by default project-b is kept up for 3 hours, to show one)",
+    )
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)

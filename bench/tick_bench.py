@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from emulator.config import Delays
 from emulator.server import Emulator
@@ -30,7 +30,7 @@ from tests.fixtures.azurite import start_azurite
 from tests.fixtures.emulator import SAMPLE
 from tests.fixtures.reconcile_world import World, sample_projects
 
-UTC = timezone.utc
+UTC = UTC
 START = datetime(2026, 11, 23, tzinfo=UTC)  # Monday
 DELAYS = Delays(pool_operation=0.3, run_command=0, ready=0.2, hpa_sync=0.2, lro_retry_after=0.05)
 # World.build then lengthens pool operations, readiness and controllers to 60 emulated seconds, which the
@@ -64,9 +64,11 @@ def run(label: str, world: World, days: int) -> None:
     for name, values in (("no-op tick", noop), ("tick with changes", busy)):
         if values:
             values = sorted(values)
-            print(f"{name:<18} mean {statistics.mean(values) * 1000:7.1f} ms   p50 "
-                  f"{values[len(values) // 2] * 1000:7.1f} ms   p95 {values[int(len(values) * 0.95)] * 1000:7.1f} ms"
-                  f"   max {values[-1] * 1000:7.1f} ms")
+            print(
+                f"{name:<18} mean {statistics.mean(values) * 1000:7.1f} ms   p50 "
+                f"{values[len(values) // 2] * 1000:7.1f} ms   p95 {values[int(len(values) * 0.95)] * 1000:7.1f} ms"
+                f"   max {values[-1] * 1000:7.1f} ms"
+            )
     print(f"{'calls':<26} {'per tick (mean)':>16} {'max in one tick':>16}")
     for key in sorted(per_tick):
         print(f"{key:<26} {per_tick[key] / ticks:16.2f} {worst[key]:16d}")

@@ -21,13 +21,14 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bench.scale_world import EmulatorProcess, Fleet
 
-UTC = timezone.utc
+UTC = UTC
 UP = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # Monday 11:00 Berlin
 DOWN = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)  # Monday 19:00 Berlin
 MORNING = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # Tuesday 08:00 Berlin
@@ -46,8 +47,10 @@ class Measured:
     first_error: str | None = None
 
     def line(self) -> str:
-        text = (f"{self.label:<36} {self.wall:7.2f} s wall {sum(self.calls.values()):6d} calls {self.changes:6d} "
-                f"changes {self.failures:5d} failed  CPU app {self.app_cpu:5.1f} s, emulator {self.emulator_cpu:5.1f} s")
+        text = (
+            f"{self.label:<36} {self.wall:7.2f} s wall {sum(self.calls.values()):6d} calls {self.changes:6d} "
+            f"changes {self.failures:5d} failed  CPU app {self.app_cpu:5.1f} s, emulator {self.emulator_cpu:5.1f} s"
+        )
         return text + (f"\n    first error: {self.first_error[:160]}" if self.first_error else "")
 
 
@@ -64,14 +67,22 @@ class Bench:
         from tests.fixtures.azurite import start_azurite
 
         self.azurite, self._azurite_process = start_azurite(workdir)
-        self.emu = EmulatorProcess(self.fleet, {
-            "pool_operation": 1.0, "run_command": LATENCY["run_command"] * self.scale, "ready": 1.0,
-            "hpa_sync": 1.0, "lro_retry_after": 1.0})
+        self.emu = EmulatorProcess(
+            self.fleet,
+            {
+                "pool_operation": 1.0,
+                "run_command": LATENCY["run_command"] * self.scale,
+                "ready": 1.0,
+                "hpa_sync": 1.0,
+                "lro_retry_after": 1.0,
+            },
+        )
         env = {**self.emu.info["env"], "SCALING_STORAGE_CONNECTION": self.azurite.connection_string}
         # Every cluster at once (the default of 16 would run 20 clusters in two waves).
         self.settings = dataclasses.replace(Settings.from_env(env), cluster_concurrency=32)
-        self.names = TableNames(projects="BenchProjects", overrides="BenchOverrides", audit="BenchAudit",
-                                locks="BenchLocks")
+        self.names = TableNames(
+            projects="BenchProjects", overrides="BenchOverrides", audit="BenchAudit", locks="BenchLocks"
+        )
         ensure_tables(table_service(self.settings), self.names)
         poll = 1.0 * self.scale
         self.context = Context.from_settings(self.settings, table_names=self.names, run_command_poll=poll)
@@ -82,8 +93,8 @@ class Bench:
 
     def load_projects(self, access: str, *, clusters: int | None = None, projects: int | None = None) -> None:
         """The Projects table holds exactly the first `projects` of the first `clusters` clusters (default all)."""
-        from scaling.storage.rows import validate_rows
         from scaling.storage.projects import ProjectStore
+        from scaling.storage.rows import validate_rows
         from scaling.storage.tables import table_service
 
         loaded = validate_rows(self.fleet.project_rows(access, clusters=clusters, projects=projects))
@@ -109,8 +120,16 @@ class Bench:
         calls = Counter(self.emu.call("counters"))
         outcomes = getattr(report, "outcomes", ())
         failed = [o for o in outcomes if getattr(o.result, "value", "") == "failed"]
-        return Measured(label, wall, calls, app_cpu, emulator_cpu, len(getattr(report, "changes", ())),
-                        len(failed), failed[0].error if failed else None)
+        return Measured(
+            label,
+            wall,
+            calls,
+            app_cpu,
+            emulator_cpu,
+            len(getattr(report, "changes", ())),
+            len(failed),
+            failed[0].error if failed else None,
+        )
 
     def tick(self, at: datetime) -> Any:
         from scaling.reconcile import tick
@@ -159,20 +178,29 @@ class Bench:
         from scaling.names import cluster_id
 
         self.fresh()
-        targets = [(c, self.fleet.project_name(c, p), f"app-{d}") for c in range(self.fleet.clusters)
-                   for p in range(self.fleet.projects_per_cluster)
-                   for d in range(self.fleet.deployments_per_project)][:sample]
+        targets = [
+            (c, self.fleet.project_name(c, p), f"app-{d}")
+            for c in range(self.fleet.clusters)
+            for p in range(self.fleet.projects_per_cluster)
+            for d in range(self.fleet.deployments_per_project)
+        ][:sample]
         clients = Clients(self.settings)
-        apis = {c: k8s.AppsV1Api(clients.kube(cluster_id(self.emu.info["cluster_ids"][self.fleet.cluster_name(c)])))
-                for c, _, _ in targets}
+        apis = {
+            c: k8s.AppsV1Api(clients.kube(cluster_id(self.emu.info["cluster_ids"][self.fleet.cluster_name(c)])))
+            for c, _, _ in targets
+        }
 
         def run() -> None:
             for c, namespace, name in targets:
                 raw = apis[c].read_namespaced_deployment(name, namespace, _preload_content=False)
                 current = json.loads(raw.data)
-                body = {"metadata": {"annotations": {"aks-hours/original-replicas": str(current["spec"]["replicas"])},
-                                     "resourceVersion": current["metadata"]["resourceVersion"]},
-                        "spec": {"replicas": 0}}
+                body = {
+                    "metadata": {
+                        "annotations": {"aks-hours/original-replicas": str(current["spec"]["replicas"])},
+                        "resourceVersion": current["metadata"]["resourceVersion"],
+                    },
+                    "spec": {"replicas": 0},
+                }
                 apis[c].patch_namespaced_deployment(name, namespace, body, _preload_content=False)
 
         return self.measure(f"naive: GET+PATCH x {sample}", run)
@@ -195,8 +223,12 @@ class Bench:
         def reconcile(cluster: Any, now: datetime, tick: str) -> None:
             overheads.append(time.perf_counter())
 
-        worker = Worker(locks=LockStore(table_service(self.settings), self.names.locks), audit=self.context.audit,
-                        reconcile=reconcile, owner="bench")
+        worker = Worker(
+            locks=LockStore(table_service(self.settings), self.names.locks),
+            audit=self.context.audit,
+            reconcile=reconcile,
+            owner="bench",
+        )
         handled = []
         for _ in range(self.fleet.clusters):  # one message at a time, timed
             [message] = list(queue.receive_messages(max_messages=1)) or [None]
@@ -238,11 +270,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every emulator latency divided by 10")
     parser.add_argument("--clusters", type=int, default=20, help="emulated clusters, 50 projects each (default 20)")
-    parser.add_argument("--memory-ticks", type=int, default=None, help="no-op ticks traced on 2 clusters (default 1000; quick 200); the whole fleet gets a tenth as many")
-    parser.add_argument("--rc-clusters", type=int, default=None,
-                        help="clusters in the run-command scale-down/up ticks (default 2; quick 1)")
-    parser.add_argument("--naive-sample", type=int, default=None, help="Deployments the naive strategy walks "
-                        "(default 1000; quick 300); its time for all 10,000 is extrapolated")
+    parser.add_argument(
+        "--memory-ticks",
+        type=int,
+        default=None,
+        help="no-op ticks traced on 2 clusters (default 1000; quick 200); the whole fleet gets a tenth as many",
+    )
+    parser.add_argument(
+        "--rc-clusters",
+        type=int,
+        default=None,
+        help="clusters in the run-command scale-down/up ticks (default 2; quick 1)",
+    )
+    parser.add_argument(
+        "--naive-sample",
+        type=int,
+        default=None,
+        help="Deployments the naive strategy walks (default 1000; quick 300); its time for all 10,000 is extrapolated",
+    )
     parser.add_argument("--only", choices=["run-command"], help="measure only the run-command path")
     args = parser.parse_args(argv)
     # Failed writes are counted in the figures, not printed one by one.
@@ -254,8 +299,10 @@ def main(argv: list[str] | None = None) -> None:
     sample = args.naive_sample or (300 if args.quick else 1000)
     bench = Bench(args)
     fleet = bench.fleet
-    print(f"# tick_scale: {fleet.projects:,} projects, {fleet.clusters} clusters, {fleet.deployments:,} Deployments, "
-          f"{fleet.pools} node pools")
+    print(
+        f"# tick_scale: {fleet.projects:,} projects, {fleet.clusters} clusters, {fleet.deployments:,} Deployments, "
+        f"{fleet.pools} node pools"
+    )
     if args.quick:
         print("# --quick: emulator latency divided by 10 (ARM 15 ms, Kubernetes 2 ms, run-command 1.5 s)")
     else:
@@ -265,8 +312,10 @@ def main(argv: list[str] | None = None) -> None:
         bench.start(workdir)
         try:
             bench.load_projects("api")
-            print(f"# set-up {time.perf_counter() - started:.1f} s; concurrency {bench.settings.concurrency} writes per "
-                  f"cluster, {bench.settings.cluster_concurrency} clusters at once\n")
+            print(
+                f"# set-up {time.perf_counter() - started:.1f} s; concurrency {bench.settings.concurrency} writes per "
+                f"cluster, {bench.settings.cluster_concurrency} clusters at once\n"
+            )
             if args.only == "run-command":
                 report_run_command(bench, fleet, rc_clusters)
             else:
@@ -282,29 +331,39 @@ def report(bench: Bench, fleet: Fleet, rc_clusters: int, sample: int, memory_tic
         print_calls(measured)
     isolated = bench.isolated(fleet.clusters)
     slowest, down = max(isolated), api[1]
-    print(f"\ncluster alone (scale-down): slowest {slowest:.2f} s, median {statistics.median(isolated):.2f} s "
-          f"over {len(isolated)} clusters")
-    print(f"full scale-down tick / slowest cluster alone = {down.wall / slowest:.2f} (target <= 1.5); app CPU "
-          f"{down.app_cpu:.1f} s for {down.changes:,} writes = {1000 * down.app_cpu / max(1, down.changes):.1f} ms "
-          f"a write in one process")
+    print(
+        f"\ncluster alone (scale-down): slowest {slowest:.2f} s, median {statistics.median(isolated):.2f} s "
+        f"over {len(isolated)} clusters"
+    )
+    print(
+        f"full scale-down tick / slowest cluster alone = {down.wall / slowest:.2f} (target <= 1.5); app CPU "
+        f"{down.app_cpu:.1f} s for {down.changes:,} writes = {1000 * down.app_cpu / max(1, down.changes):.1f} ms "
+        f"a write in one process"
+    )
     noop_calls = sum(api[0].calls.values())
-    print(f"no-op tick: {noop_calls} calls = {noop_calls / fleet.clusters:.1f} per cluster "
-          f"(projects {fleet.projects:,}, Deployments {fleet.deployments:,}); writes: "
-          f"{sum(n for (s, m, r), n in api[0].calls.items() if m in ('PUT', 'PATCH', 'POST', 'DELETE'))}")
+    print(
+        f"no-op tick: {noop_calls} calls = {noop_calls / fleet.clusters:.1f} per cluster "
+        f"(projects {fleet.projects:,}, Deployments {fleet.deployments:,}); writes: "
+        f"{sum(n for (s, m, r), n in api[0].calls.items() if m in ('PUT', 'PATCH', 'POST', 'DELETE'))}"
+    )
 
     timer, lock_ms, lock_max = bench.fanout()
-    print(f"fan-out (SCALING_FANOUT=queue): the timer loads {fleet.projects:,} projects and sends {fleet.clusters} "
-          f"messages in {timer:.2f} s; a worker's lock acquire + release + dequeue/delete costs {lock_ms:.0f} ms "
-          f"(max {lock_max:.0f} ms) a cluster. With an instance per cluster a tick takes about the slowest cluster "
-          f"alone + {lock_max / 1000:.2f} s + the trigger's poll (host.json maxPollingInterval 2 s): "
-          f"{(slowest + lock_max / 1000) / slowest:.2f}x the slowest cluster, plus the poll")
+    print(
+        f"fan-out (SCALING_FANOUT=queue): the timer loads {fleet.projects:,} projects and sends {fleet.clusters} "
+        f"messages in {timer:.2f} s; a worker's lock acquire + release + dequeue/delete costs {lock_ms:.0f} ms "
+        f"(max {lock_max:.0f} ms) a cluster. With an instance per cluster a tick takes about the slowest cluster "
+        f"alone + {lock_max / 1000:.2f} s + the trigger's poll (host.json maxPollingInterval 2 s): "
+        f"{(slowest + lock_max / 1000) / slowest:.2f}x the slowest cluster, plus the poll"
+    )
 
     naive = bench.naive(sample)
     full = naive.wall / sample * fleet.deployments
     print(f"\n{naive.line()}")
-    print(f"naive for all {fleet.deployments:,} Deployments (extrapolated, sequential): {full:.0f} s and "
-          f"{2 * fleet.deployments:,} calls; naive / app scale-down tick: {full / down.wall:.1f}x time, "
-          f"{2 * fleet.deployments / max(1, sum(down.calls.values())):.1f}x calls")
+    print(
+        f"naive for all {fleet.deployments:,} Deployments (extrapolated, sequential): {full:.0f} s and "
+        f"{2 * fleet.deployments:,} calls; naive / app scale-down tick: {full / down.wall:.1f}x time, "
+        f"{2 * fleet.deployments / max(1, sum(down.calls.values())):.1f}x calls"
+    )
 
     report_run_command(bench, fleet, rc_clusters)
 
@@ -337,8 +396,10 @@ def print_memory(series: list[tuple[int, float]]) -> None:
     warm = [mb for n, mb in series if n >= 10]
     half = len(warm) // 2
     first, second = warm[:half], warm[half:]
-    print(f"  first half {min(first):.2f}-{max(first):.2f} MB, second half {min(second):.2f}-{max(second):.2f} MB "
-          f"(floor {min(second) - min(first):+.2f} MB, peak {max(second) - max(first):+.2f} MB over {series[-1][0]} ticks)")
+    print(
+        f"  first half {min(first):.2f}-{max(first):.2f} MB, second half {min(second):.2f}-{max(second):.2f} MB "
+        f"(floor {min(second) - min(first):+.2f} MB, peak {max(second) - max(first):+.2f} MB over {series[-1][0]} ticks)"
+    )
 
 
 if __name__ == "__main__":

@@ -26,13 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
     parser.add_argument("--config", default=str(DEFAULT_CONFIG), help="emulator YAML (default: %(default)s)")
     parser.add_argument("--port-arm", type=_port, default=0, help="ARM HTTPS port (default: a free one)")
-    parser.add_argument("--port-kube-base", type=_port, default=0,
-                        help="first Kubernetes API port; cluster i listens on base+i (default: free ports)")
+    parser.add_argument(
+        "--port-kube-base",
+        type=_port,
+        default=0,
+        help="first Kubernetes API port; cluster i listens on base+i (default: free ports)",
+    )
     parser.add_argument("--workdir", help="where the certificate and kubeconfigs go (default: a temporary directory)")
     args = parser.parse_args(argv)
     try:
-        emulator = Emulator(args.config, arm_port=args.port_arm, kube_port_base=args.port_kube_base,
-                            workdir=args.workdir)
+        emulator = Emulator(
+            args.config, arm_port=args.port_arm, kube_port_base=args.port_kube_base, workdir=args.workdir
+        )
         emulator.start()
     except ConfigError as error:
         print(f"emulator: {error}", file=sys.stderr)
@@ -42,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print(f"ARM:        {emulator.arm_url}  (subscription {emulator.subscription}, resource group {emulator.resource_group})")
+    print(
+        f"ARM:        {emulator.arm_url}  (subscription {emulator.subscription}, resource group {emulator.resource_group})"
+    )
     print(f"CA cert:    {emulator.ca_cert}")
     print(f"kubeconfig: {emulator.kubeconfig}  (contexts: {', '.join(c.name for c in emulator.config.clusters)})")
     for cluster in emulator.config.clusters:

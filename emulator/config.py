@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -30,20 +31,22 @@ class Delays:
     lro_retry_after: float = 5.0  # Retry-After advertised on LRO responses (sub-second: retry-after-ms)
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any] | None, where: str = "delays") -> "Delays":
+    def from_mapping(cls, raw: Mapping[str, Any] | None, where: str = "delays") -> Delays:
         raw = dict(raw or {})
         known = {f.name: f.name for f in fields(cls)}
         known.update({_camel(name): name for name in list(known)})
         values: dict[str, float] = {}
         for key, value in raw.items():
             if key not in known:
-                raise ConfigError(f"{where}: unknown delay {key!r} (known: {', '.join(sorted(f.name for f in fields(cls)))})")
+                raise ConfigError(
+                    f"{where}: unknown delay {key!r} (known: {', '.join(sorted(f.name for f in fields(cls)))})"
+                )
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ConfigError(f"{where}.{key}: {value!r} is not a non-negative number of seconds")
             values[known[key]] = float(value)
         return cls(**values)
 
-    def scaled(self, **changes: float) -> "Delays":
+    def scaled(self, **changes: float) -> Delays:
         return replace(self, **{k: float(v) for k, v in changes.items()})
 
 
@@ -89,7 +92,7 @@ class Config:
     delays: Delays
 
     @classmethod
-    def load(cls, path: str | Path) -> "Config":
+    def load(cls, path: str | Path) -> Config:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
@@ -101,12 +104,13 @@ class Config:
         return cls.from_mapping(raw, where=str(path))
 
     @classmethod
-    def from_mapping(cls, raw: Any, where: str = "config") -> "Config":
+    def from_mapping(cls, raw: Any, where: str = "config") -> Config:
         raw = _mapping(raw, where)
         _only(raw, where, {"subscription", "resourceGroup", "location", "delays", "clusters"})
         location = _str(raw.get("location", "westeurope"), f"{where}.location")
         clusters = tuple(
-            _cluster(item, f"{where}.clusters[{i}]", location) for i, item in enumerate(_list(raw.get("clusters"), f"{where}.clusters"))
+            _cluster(item, f"{where}.clusters[{i}]", location)
+            for i, item in enumerate(_list(raw.get("clusters"), f"{where}.clusters"))
         )
         if not clusters:
             raise ConfigError(f"{where}.clusters: at least one cluster is needed")
@@ -182,7 +186,9 @@ def _cluster(raw: Any, where: str, location: str) -> ClusterConfig:
     raw = _mapping(raw, where)
     _only(raw, where, {"name", "location", "private", "keda", "kubernetesVersion", "tags", "pools", "namespaces"})
     name = _name(raw.get("name"), f"{where}.name", _CLUSTER, "cluster name")
-    pools = tuple(_pool(item, f"{where}.pools[{i}]") for i, item in enumerate(_list(raw.get("pools"), f"{where}.pools")))
+    pools = tuple(
+        _pool(item, f"{where}.pools[{i}]") for i, item in enumerate(_list(raw.get("pools"), f"{where}.pools"))
+    )
     _unique([p.name for p in pools], f"{where}.pools")
     if not any(p.mode == "System" for p in pools):
         raise ConfigError(f"{where}.pools: a cluster needs at least one System pool")
@@ -206,7 +212,11 @@ def _cluster(raw: Any, where: str, location: str) -> ClusterConfig:
 
 def _pool(raw: Any, where: str) -> PoolConfig:
     raw = _mapping(raw, where)
-    _only(raw, where, {"name", "mode", "vmSize", "count", "autoscaler", "powerState", "tags", "nodeLabels", "nodeTaints", "spot"})
+    _only(
+        raw,
+        where,
+        {"name", "mode", "vmSize", "count", "autoscaler", "powerState", "tags", "nodeLabels", "nodeTaints", "spot"},
+    )
     mode = raw.get("mode", "User")
     if mode not in ("System", "User"):
         raise ConfigError(f"{where}.mode: {mode!r} must be System or User")
@@ -241,7 +251,11 @@ def _namespace(raw: Any, where: str, pools: set[str], keda: bool) -> NamespaceCo
     from emulator import manifests  # builds the Kubernetes objects; kept apart to stay small
 
     raw = _mapping(raw, where)
-    _only(raw, where, {"name", "labels", "annotations", "deployments", "statefulsets", "hpas", "cronjobs", "jobs", "scaledobjects"})
+    _only(
+        raw,
+        where,
+        {"name", "labels", "annotations", "deployments", "statefulsets", "hpas", "cronjobs", "jobs", "scaledobjects"},
+    )
     ns = _name(raw.get("name"), f"{where}.name", _LABEL, "namespace name (DNS-1123 label)")
     objects: list[tuple[str, dict]] = []
     for plural in ("deployments", "statefulsets"):
@@ -252,42 +266,71 @@ def _namespace(raw: Any, where: str, pools: set[str], keda: bool) -> NamespaceCo
             pool = item.get("pool")
             if pool is not None and pool not in pools:
                 raise ConfigError(f"{at}.pool: {pool!r} is not a pool of this cluster ({', '.join(sorted(pools))})")
-            objects.append((plural, manifests.workload(
-                plural, ns,
-                name=_name(item.get("name"), f"{at}.name", _SUBDOMAIN, "object name (DNS-1123 subdomain)"),
-                replicas=_int(item.get("replicas", 1), f"{at}.replicas"),
-                pool=pool,
-                image=_str(item.get("image", "nginx:1.27"), f"{at}.image"),
-                labels=_strmap(item.get("labels"), f"{at}.labels"),
-                annotations=_strmap(item.get("annotations"), f"{at}.annotations"),
-            )))
+            objects.append(
+                (
+                    plural,
+                    manifests.workload(
+                        plural,
+                        ns,
+                        name=_name(item.get("name"), f"{at}.name", _SUBDOMAIN, "object name (DNS-1123 subdomain)"),
+                        replicas=_int(item.get("replicas", 1), f"{at}.replicas"),
+                        pool=pool,
+                        image=_str(item.get("image", "nginx:1.27"), f"{at}.image"),
+                        labels=_strmap(item.get("labels"), f"{at}.labels"),
+                        annotations=_strmap(item.get("annotations"), f"{at}.annotations"),
+                    ),
+                )
+            )
     for i, item in enumerate(_list(raw.get("hpas"), f"{where}.hpas")):
         at = f"{where}.hpas[{i}]"
         item = _mapping(item, at)
         _only(item, at, {"name", "target", "kind", "min", "max", "annotations"})
-        objects.append(("horizontalpodautoscalers", manifests.hpa(
-            ns, name=_name(item.get("name"), f"{at}.name", _SUBDOMAIN, "object name"),
-            target=_str(item.get("target"), f"{at}.target"), kind=item.get("kind", "Deployment"),
-            low=_int(item.get("min", 1), f"{at}.min", low=1), high=_int(item.get("max"), f"{at}.max", low=1),
-            annotations=_strmap(item.get("annotations"), f"{at}.annotations"),
-        )))
+        objects.append(
+            (
+                "horizontalpodautoscalers",
+                manifests.hpa(
+                    ns,
+                    name=_name(item.get("name"), f"{at}.name", _SUBDOMAIN, "object name"),
+                    target=_str(item.get("target"), f"{at}.target"),
+                    kind=item.get("kind", "Deployment"),
+                    low=_int(item.get("min", 1), f"{at}.min", low=1),
+                    high=_int(item.get("max"), f"{at}.max", low=1),
+                    annotations=_strmap(item.get("annotations"), f"{at}.annotations"),
+                ),
+            )
+        )
     for i, item in enumerate(_list(raw.get("cronjobs"), f"{where}.cronjobs")):
         at = f"{where}.cronjobs[{i}]"
         item = _mapping(item, at)
         _only(item, at, {"name", "schedule", "suspend", "pool", "annotations"})
-        objects.append(("cronjobs", manifests.cronjob(
-            ns, name=_name(item.get("name"), f"{at}.name", _SUBDOMAIN, "object name"),
-            schedule=_str(item.get("schedule"), f"{at}.schedule"), suspend=bool(item.get("suspend", False)),
-            pool=item.get("pool"), annotations=_strmap(item.get("annotations"), f"{at}.annotations"),
-        )))
+        objects.append(
+            (
+                "cronjobs",
+                manifests.cronjob(
+                    ns,
+                    name=_name(item.get("name"), f"{at}.name", _SUBDOMAIN, "object name"),
+                    schedule=_str(item.get("schedule"), f"{at}.schedule"),
+                    suspend=bool(item.get("suspend", False)),
+                    pool=item.get("pool"),
+                    annotations=_strmap(item.get("annotations"), f"{at}.annotations"),
+                ),
+            )
+        )
     for i, item in enumerate(_list(raw.get("jobs"), f"{where}.jobs")):
         at = f"{where}.jobs[{i}]"
         item = _mapping(item, at)
         _only(item, at, {"name", "cronjob", "active"})
-        objects.append(("jobs", manifests.job(
-            ns, name=_name(item.get("name"), f"{at}.name", _SUBDOMAIN, "object name"),
-            cronjob=item.get("cronjob"), active=_int(item.get("active", 1), f"{at}.active"),
-        )))
+        objects.append(
+            (
+                "jobs",
+                manifests.job(
+                    ns,
+                    name=_name(item.get("name"), f"{at}.name", _SUBDOMAIN, "object name"),
+                    cronjob=item.get("cronjob"),
+                    active=_int(item.get("active", 1), f"{at}.active"),
+                ),
+            )
+        )
     scaled = _list(raw.get("scaledobjects"), f"{where}.scaledobjects")
     if scaled and not keda:
         raise ConfigError(f"{where}.scaledobjects: the cluster does not have `keda: true`")
@@ -295,15 +338,25 @@ def _namespace(raw: Any, where: str, pools: set[str], keda: bool) -> NamespaceCo
         at = f"{where}.scaledobjects[{i}]"
         item = _mapping(item, at)
         _only(item, at, {"name", "target", "kind", "min", "max", "annotations"})
-        objects.append(("scaledobjects", manifests.scaled_object(
-            ns, name=_name(item.get("name"), f"{at}.name", _SUBDOMAIN, "object name"),
-            target=_str(item.get("target"), f"{at}.target"), kind=item.get("kind", "Deployment"),
-            low=_int(item.get("min", 0), f"{at}.min"), high=_int(item.get("max", 100), f"{at}.max", low=1),
-            annotations=_strmap(item.get("annotations"), f"{at}.annotations"),
-        )))
+        objects.append(
+            (
+                "scaledobjects",
+                manifests.scaled_object(
+                    ns,
+                    name=_name(item.get("name"), f"{at}.name", _SUBDOMAIN, "object name"),
+                    target=_str(item.get("target"), f"{at}.target"),
+                    kind=item.get("kind", "Deployment"),
+                    low=_int(item.get("min", 0), f"{at}.min"),
+                    high=_int(item.get("max", 100), f"{at}.max", low=1),
+                    annotations=_strmap(item.get("annotations"), f"{at}.annotations"),
+                ),
+            )
+        )
     names = [(plural, obj["metadata"]["name"]) for plural, obj in objects]
     _unique([f"{p}/{n}" for p, n in names], where)
     return NamespaceConfig(
-        name=ns, labels=_strmap(raw.get("labels"), f"{where}.labels"),
-        annotations=_strmap(raw.get("annotations"), f"{where}.annotations"), objects=tuple(objects),
+        name=ns,
+        labels=_strmap(raw.get("labels"), f"{where}.labels"),
+        annotations=_strmap(raw.get("annotations"), f"{where}.annotations"),
+        objects=tuple(objects),
     )

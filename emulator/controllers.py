@@ -6,7 +6,7 @@ so the result does not depend on how often anyone looks.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from emulator import kinds
 from emulator.config import Delays
@@ -23,7 +23,9 @@ def pool_of(obj: dict) -> str | None:
     """The agent pool a workload's pods are pinned to by nodeSelector, if any."""
     template = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
     if obj.get("kind") == "CronJob":
-        template = ((((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+        template = ((((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get(
+            "spec"
+        ) or {}
     selector = template.get("nodeSelector") or {}
     for label in kinds.POOL_LABELS:
         if label in selector:
@@ -38,8 +40,9 @@ def settle(store: Store, now: float, delays: Delays, available: Availability) ->
             _workload_status(store, kind, entry, now, delays, available)
 
 
-def _workload_status(store: Store, kind: kinds.Kind, entry: Entry, now: float, delays: Delays,
-                     available: Availability) -> None:
+def _workload_status(
+    store: Store, kind: kinds.Kind, entry: Entry, now: float, delays: Delays, available: Availability
+) -> None:
     obj = entry.obj
     wanted = (obj.get("spec") or {}).get("replicas", 1)
     since = available(pool_of(obj))
@@ -58,20 +61,38 @@ def _workload_status(store: Store, kind: kinds.Kind, entry: Entry, now: float, d
     generation = obj["metadata"].get("generation", 1)
     if kind is kinds.DEPLOYMENTS:
         # Deployment status fields are omitempty: zeros are not sent.
-        fields = {"observedGeneration": generation, "replicas": wanted, "updatedReplicas": wanted,
-                  "readyReplicas": ready, "availableReplicas": ready, "unavailableReplicas": wanted - ready}
+        fields = {
+            "observedGeneration": generation,
+            "replicas": wanted,
+            "updatedReplicas": wanted,
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+            "unavailableReplicas": wanted - ready,
+        }
         status = {k: v for k, v in fields.items() if v}
-        status["conditions"] = [{"type": "Available", "status": "True" if ready >= wanted else "False",
-                                 "reason": "MinimumReplicasAvailable" if ready >= wanted else "MinimumReplicasUnavailable"}]
+        status["conditions"] = [
+            {
+                "type": "Available",
+                "status": "True" if ready >= wanted else "False",
+                "reason": "MinimumReplicasAvailable" if ready >= wanted else "MinimumReplicasUnavailable",
+            }
+        ]
     else:
-        status = {"observedGeneration": generation, "replicas": wanted, "availableReplicas": ready,
-                  **({"readyReplicas": ready, "currentReplicas": wanted, "updatedReplicas": wanted} if ready else {}),
-                  "currentRevision": f"{obj['metadata']['name']}-1", "updateRevision": f"{obj['metadata']['name']}-1"}
+        status = {
+            "observedGeneration": generation,
+            "replicas": wanted,
+            "availableReplicas": ready,
+            **({"readyReplicas": ready, "currentReplicas": wanted, "updatedReplicas": wanted} if ready else {}),
+            "currentRevision": f"{obj['metadata']['name']}-1",
+            "updateRevision": f"{obj['metadata']['name']}-1",
+        }
     store.set_status(entry, status)
 
 
 def _target(store: Store, namespace: str, ref: dict) -> tuple[kinds.Kind, Entry] | None:
-    kind = {"Deployment": kinds.DEPLOYMENTS, "StatefulSet": kinds.STATEFULSETS}.get((ref or {}).get("kind", "Deployment"))
+    kind = {"Deployment": kinds.DEPLOYMENTS, "StatefulSet": kinds.STATEFULSETS}.get(
+        (ref or {}).get("kind", "Deployment")
+    )
     if kind is None:
         return None
     try:
@@ -96,8 +117,14 @@ def _autoscalers(store: Store, now: float, delays: Delays) -> None:
         _correct(store, kind, target, hpa, current, desired, now, delays)
         status = {"currentReplicas": current, "desiredReplicas": desired}
         if current == 0:
-            status["conditions"] = [{"type": "ScalingActive", "status": "False", "reason": "ScalingDisabled",
-                                     "message": "scaling is disabled since the replica count of the target is zero"}]
+            status["conditions"] = [
+                {
+                    "type": "ScalingActive",
+                    "status": "False",
+                    "reason": "ScalingDisabled",
+                    "message": "scaling is disabled since the replica count of the target is zero",
+                }
+            ]
         store.set_status(hpa, status)
     for (_, namespace, _), scaled in store.entries(kinds.SCALED_OBJECTS):
         spec = scaled.obj.get("spec") or {}
@@ -117,14 +144,23 @@ def _autoscalers(store: Store, now: float, delays: Delays) -> None:
             desired = min(max(current, low), int(spec.get("maxReplicaCount", 100)))
         _correct(store, kind, target, scaled, current, desired, now, delays)
         is_paused = paused is not None or annotations.get(KEDA_PAUSED, "").lower() == "true"
-        store.set_status(scaled, {"scaleTargetKind": f"apps/v1.{kind.kind}", "originalReplicaCount": current,
-                                  **({"pausedReplicaCount": int(paused)} if paused and paused.isdigit() else {}),
-                                  "conditions": [{"type": "Ready", "status": "True"},
-                                                 {"type": "Active", "status": "False" if is_paused else "True"},
-                                                 {"type": "Paused", "status": "True" if is_paused else "False"}]})
+        store.set_status(
+            scaled,
+            {
+                "scaleTargetKind": f"apps/v1.{kind.kind}",
+                "originalReplicaCount": current,
+                **({"pausedReplicaCount": int(paused)} if paused and paused.isdigit() else {}),
+                "conditions": [
+                    {"type": "Ready", "status": "True"},
+                    {"type": "Active", "status": "False" if is_paused else "True"},
+                    {"type": "Paused", "status": "True" if is_paused else "False"},
+                ],
+            },
+        )
 
 
-def _correct(store: Store, kind: kinds.Kind, target: Entry, owner: Entry, current: int, desired: int,
-             now: float, delays: Delays) -> None:
+def _correct(
+    store: Store, kind: kinds.Kind, target: Entry, owner: Entry, current: int, desired: int, now: float, delays: Delays
+) -> None:
     if desired != current and now >= max(target.changed_at, owner.changed_at) + delays.hpa_sync:
         store.set_replicas(kind, target, desired)

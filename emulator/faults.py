@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Iterable
 
 # What each fault kind does to a matching request.
 HTTP_KINDS = {
@@ -29,8 +29,13 @@ COMMAND_KINDS = {
 OPERATION_KINDS = {
     "failed",  # the agent pool operation ends Failed with error `code` / `message` (route = pool name)
 }
-KINDS = {"arm": HTTP_KINDS, "kube": HTTP_KINDS, "*": HTTP_KINDS, "runcommand": COMMAND_KINDS,
-         "pool-operation": OPERATION_KINDS}
+KINDS = {
+    "arm": HTTP_KINDS,
+    "kube": HTTP_KINDS,
+    "*": HTTP_KINDS,
+    "runcommand": COMMAND_KINDS,
+    "pool-operation": OPERATION_KINDS,
+}
 SERVICES = set(KINDS)
 
 
@@ -64,7 +69,9 @@ class Fault:
             raise FaultError(f"fault service {self.service!r} must be one of {sorted(SERVICES)}")
         allowed = KINDS[self.service]
         if self.kind not in allowed:
-            raise FaultError(f"fault kind {self.kind!r} is not valid for service {self.service!r} (valid: {sorted(allowed)})")
+            raise FaultError(
+                f"fault kind {self.kind!r} is not valid for service {self.service!r} (valid: {sorted(allowed)})"
+            )
         if self.kind == "status" and not 400 <= self.status <= 599:
             raise FaultError(f"fault status {self.status} must be an HTTP error status (400-599)")
         if self.times is not None and self.times < 1:
@@ -160,10 +167,17 @@ class Calls:
         with self._lock:
             return list(self._log)
 
-    def select(self, service: str | None = None, method: str | None = None, route: str | None = None,
-               cluster: str | None = None, status: int | None = None) -> list[Call]:
+    def select(
+        self,
+        service: str | None = None,
+        method: str | None = None,
+        route: str | None = None,
+        cluster: str | None = None,
+        status: int | None = None,
+    ) -> list[Call]:
         return [
-            c for c in self.log()
+            c
+            for c in self.log()
             if (service is None or c.service == service)
             and (method is None or c.method == method.upper())
             and (route is None or fnmatchcase(c.route, route) or fnmatchcase(c.path, route))

@@ -15,9 +15,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from emulator.faults import Call, Calls, Fault, Faults
@@ -91,23 +92,36 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     block_on_close = False
 
-    def __init__(self, port: int, *, service: str, cluster: str, router: Router, faults: Faults, calls: Calls,
-                 render_error: Callable[[int, str, str, Fault | None], Response],
-                 tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        *,
+        service: str,
+        cluster: str,
+        router: Router,
+        faults: Faults,
+        calls: Calls,
+        render_error: Callable[[int, str, str, Fault | None], Response],
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.service, self.cluster, self.router = service, cluster, router
         self.faults, self.calls, self.render_error = faults, calls, render_error
         super().__init__(("127.0.0.1", port), _Handler)
         if tls is not None:
             # Handshake in the connection's own thread, not in the accept loop.
             self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
-        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
-                                       name=f"emulator-{service}-{cluster or 'arm'}", daemon=True)
+        self.thread = threading.Thread(
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"emulator-{service}-{cluster or 'arm'}",
+            daemon=True,
+        )
 
     @property
     def port(self) -> int:
         return self.server_address[1]
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         self.thread.start()
         return self
 
@@ -163,7 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         record = lambda status: server.calls.record(  # noqa: E731
-            Call(server.service, cluster, method, template, url.path, status, arrived))
+            Call(server.service, cluster, method, template, url.path, status, arrived)
+        )
         if fault is not None and fault.kind in ("drop", "timeout"):
             record(0)  # now: a client that gave up must not see this call counted later, in another test
             if fault.kind == "timeout":

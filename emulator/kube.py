@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from emulator import kinds, openapi, tables
 from emulator.faults import Fault
@@ -11,9 +11,19 @@ from emulator.kinds import Kind
 from emulator.state import Cluster, State
 from emulator.store import KubeError, bad_request
 
-_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
-            409: "Conflict", 422: "Invalid", 429: "TooManyRequests", 500: "InternalError",
-            503: "ServiceUnavailable", 504: "Timeout"}
+_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
 
 
 def render_error(status: int, method: str, where: str, fault: Fault | None) -> Response:
@@ -21,23 +31,38 @@ def render_error(status: int, method: str, where: str, fault: Fault | None) -> R
     if status == 404 and fault is None:
         return Response(404, "404 page not found\n", content_type="text/plain; charset=utf-8")
     reason = _REASONS.get(status, "InternalError")
-    message = {429: "Too many requests, please try again later.",
-               401: "Unauthorized"}.get(status, f"{reason} ({method} {where})")
+    message = {429: "Too many requests, please try again later.", 401: "Unauthorized"}.get(
+        status, f"{reason} ({method} {where})"
+    )
     if fault is not None:
         message = f"{message} [injected by the emulator]"
     headers = {}
     if fault is not None and fault.retry_after is not None:
         headers["Retry-After"] = str(int(round(fault.retry_after)))
-    body = KubeError(status, reason, message, {"retryAfterSeconds": int(round(fault.retry_after))}
-                     if fault is not None and fault.retry_after is not None else None).status()
+    body = KubeError(
+        status,
+        reason,
+        message,
+        {"retryAfterSeconds": int(round(fault.retry_after))}
+        if fault is not None and fault.retry_after is not None
+        else None,
+    ).status()
     return Response(status, body, headers)
 
 
 def _version(cluster: Cluster) -> dict:
-    major, minor, *_ = (cluster.config.kubernetes_version.split(".") + ["0", "0"])
-    return {"major": major, "minor": minor, "gitVersion": f"v{cluster.config.kubernetes_version}",
-            "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
-            "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.24.0", "compiler": "gc", "platform": "linux/amd64"}
+    major, minor, *_ = cluster.config.kubernetes_version.split(".") + ["0", "0"]
+    return {
+        "major": major,
+        "minor": minor,
+        "gitVersion": f"v{cluster.config.kubernetes_version}",
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.24.0",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    }
 
 
 def _resource_list(cluster: Cluster, group_version: str) -> dict:
@@ -45,14 +70,38 @@ def _resource_list(cluster: Cluster, group_version: str) -> dict:
     for kind in cluster.kinds:
         if kind.group_version != group_version:
             continue
-        resources.append({"name": kind.plural, "singularName": kind.kind.lower(), "namespaced": kind.namespaced,
-                          "kind": kind.kind, "verbs": kinds.VERBS, "shortNames": list(kind.short_names),
-                          **({"categories": ["all"]} if kind.scalable else {})})
-        resources.append({"name": f"{kind.plural}/status", "singularName": "", "namespaced": kind.namespaced,
-                          "kind": kind.kind, "verbs": ["get", "patch", "update"]})
+        resources.append(
+            {
+                "name": kind.plural,
+                "singularName": kind.kind.lower(),
+                "namespaced": kind.namespaced,
+                "kind": kind.kind,
+                "verbs": kinds.VERBS,
+                "shortNames": list(kind.short_names),
+                **({"categories": ["all"]} if kind.scalable else {}),
+            }
+        )
+        resources.append(
+            {
+                "name": f"{kind.plural}/status",
+                "singularName": "",
+                "namespaced": kind.namespaced,
+                "kind": kind.kind,
+                "verbs": ["get", "patch", "update"],
+            }
+        )
         if kind.scalable:
-            resources.append({"name": f"{kind.plural}/scale", "singularName": "", "namespaced": True,
-                              "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
+            resources.append(
+                {
+                    "name": f"{kind.plural}/scale",
+                    "singularName": "",
+                    "namespaced": True,
+                    "group": "autoscaling",
+                    "version": "v1",
+                    "kind": "Scale",
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
 
 
@@ -67,6 +116,7 @@ def build_router(state: State, cluster_name: str) -> Router:
 
     def guarded(handler: Callable[[Cluster, Request], Response]) -> Callable[[Request], Response]:
         """Any bearer token; no dry runs or watches (said plainly rather than half done); time settled first."""
+
         def run(request: Request) -> Response:
             auth = request.headers.get("Authorization") or ""
             if not auth.startswith("Bearer ") or not auth[7:].strip():
@@ -83,28 +133,51 @@ def build_router(state: State, cluster_name: str) -> Router:
                     return response
             except KubeError as error:
                 return Response(error.code, error.status())
+
         return run
 
     def ok(body: dict | None) -> Response:
         return Response(200, body) if body is not None else render_error(404, "GET", "", None)
 
     router.add("GET", "/version", guarded(lambda c, r: ok(_version(c))))
-    router.add("GET", "/api", guarded(lambda c, r: ok({
-        "kind": "APIVersions", "versions": ["v1"],
-        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": r.host}]})))
+    router.add(
+        "GET",
+        "/api",
+        guarded(
+            lambda c, r: ok(
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": r.host}],
+                }
+            )
+        ),
+    )
     router.add("GET", "/api/v1", guarded(lambda c, r: ok(_resource_list(c, "v1"))))
     groups = sorted({(k.group, k.version) for k in cluster.kinds if k.group})
-    router.add("GET", "/apis", guarded(lambda c, r: ok({"kind": "APIGroupList", "apiVersion": "v1",
-                                                           "groups": [_group(g, v) for g, v in groups]})))
+    router.add(
+        "GET",
+        "/apis",
+        guarded(
+            lambda c, r: ok({"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, v) for g, v in groups]})
+        ),
+    )
     for group, version in groups:
-        router.add("GET", f"/apis/{group}",
-                   guarded(lambda c, r, g=group, v=version: ok({"kind": "APIGroup", "apiVersion": "v1", **_group(g, v)})))
-        router.add("GET", f"/apis/{group}/{version}",
-                   guarded(lambda c, r, gv=f"{group}/{version}": ok(_resource_list(c, gv))))
+        router.add(
+            "GET",
+            f"/apis/{group}",
+            guarded(lambda c, r, g=group, v=version: ok({"kind": "APIGroup", "apiVersion": "v1", **_group(g, v)})),
+        )
+        router.add(
+            "GET", f"/apis/{group}/{version}", guarded(lambda c, r, gv=f"{group}/{version}": ok(_resource_list(c, gv)))
+        )
     router.add("GET", "/openapi/v3", guarded(lambda c, r: ok(openapi.root(c.kinds))))
     for prefix in sorted({k.prefix for k in cluster.kinds}):
-        router.add("GET", f"/openapi/v3{prefix}", guarded(
-            lambda c, r, p=prefix: ok(openapi.group_version(c.kinds, p, c.config.kubernetes_version))))
+        router.add(
+            "GET",
+            f"/openapi/v3{prefix}",
+            guarded(lambda c, r, p=prefix: ok(openapi.group_version(c.kinds, p, c.config.kubernetes_version))),
+        )
     for kind in cluster.kinds:
         _add_kind(router, kind, guarded)
     return router
@@ -120,9 +193,17 @@ def _add_kind(router: Router, kind: Kind, guarded: Callable) -> None:
         return int(raw)
 
     def listing(namespace_from: Callable[[Request], str | None]) -> Callable:
-        return lambda c, r: Response(200, c.store.list(
-            kind, namespace_from(r), labels=r.query.get("labelSelector"), fields=r.query.get("fieldSelector"),
-            limit=int_query(r, "limit"), cont=r.query.get("continue")))
+        return lambda c, r: Response(
+            200,
+            c.store.list(
+                kind,
+                namespace_from(r),
+                labels=r.query.get("labelSelector"),
+                fields=r.query.get("fieldSelector"),
+                limit=int_query(r, "limit"),
+                cont=r.query.get("continue"),
+            ),
+        )
 
     content = lambda r: r.headers.get("Content-Type") or ""  # noqa: E731
     prefix = kind.prefix
@@ -135,21 +216,56 @@ def _add_kind(router: Router, kind: Kind, guarded: Callable) -> None:
     item = f"{collection}/{{name}}"
     router.add("GET", f"{prefix}/{kind.plural}", guarded(listing(lambda r: None)))
     router.add("GET", collection, guarded(listing(lambda r: r.params["namespace"])))
-    router.add("POST", collection, guarded(lambda c, r: Response(201, c.store.create(
-        kind, r.params["namespace"], _json(r), keep_status=False))))
-    router.add("GET", item, guarded(lambda c, r: Response(200, c.store.get(kind, r.params["namespace"], r.params["name"]))))
-    router.add("PUT", item, guarded(lambda c, r: Response(200, c.store.replace(
-        kind, r.params["namespace"], r.params["name"], _json(r)))))
-    router.add("PATCH", item, guarded(lambda c, r: Response(200, c.store.patch(
-        kind, r.params["namespace"], r.params["name"], content(r), r.body))))
-    router.add("DELETE", item, guarded(lambda c, r: Response(200, c.store.delete(kind, r.params["namespace"], r.params["name"]))))
+    router.add(
+        "POST",
+        collection,
+        guarded(lambda c, r: Response(201, c.store.create(kind, r.params["namespace"], _json(r), keep_status=False))),
+    )
+    router.add(
+        "GET", item, guarded(lambda c, r: Response(200, c.store.get(kind, r.params["namespace"], r.params["name"])))
+    )
+    router.add(
+        "PUT",
+        item,
+        guarded(lambda c, r: Response(200, c.store.replace(kind, r.params["namespace"], r.params["name"], _json(r)))),
+    )
+    router.add(
+        "PATCH",
+        item,
+        guarded(
+            lambda c, r: Response(200, c.store.patch(kind, r.params["namespace"], r.params["name"], content(r), r.body))
+        ),
+    )
+    router.add(
+        "DELETE",
+        item,
+        guarded(lambda c, r: Response(200, c.store.delete(kind, r.params["namespace"], r.params["name"]))),
+    )
     if kind.scalable:
         scale = f"{item}/scale"
-        router.add("GET", scale, guarded(lambda c, r: Response(200, c.store.scale(kind, r.params["namespace"], r.params["name"]))))
-        router.add("PUT", scale, guarded(lambda c, r: Response(200, c.store.replace_scale(
-            kind, r.params["namespace"], r.params["name"], _json(r)))))
-        router.add("PATCH", scale, guarded(lambda c, r: Response(200, c.store.patch_scale(
-            kind, r.params["namespace"], r.params["name"], content(r), r.body))))
+        router.add(
+            "GET",
+            scale,
+            guarded(lambda c, r: Response(200, c.store.scale(kind, r.params["namespace"], r.params["name"]))),
+        )
+        router.add(
+            "PUT",
+            scale,
+            guarded(
+                lambda c, r: Response(
+                    200, c.store.replace_scale(kind, r.params["namespace"], r.params["name"], _json(r))
+                )
+            ),
+        )
+        router.add(
+            "PATCH",
+            scale,
+            guarded(
+                lambda c, r: Response(
+                    200, c.store.patch_scale(kind, r.params["namespace"], r.params["name"], content(r), r.body)
+                )
+            ),
+        )
 
 
 def _as_table(response: Response, state: State) -> Response:

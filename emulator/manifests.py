@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from emulator import kinds
 
 
-def _meta(name: str, namespace: str, labels: Mapping[str, str] | None = None,
-          annotations: Mapping[str, str] | None = None) -> dict:
+def _meta(
+    name: str, namespace: str, labels: Mapping[str, str] | None = None, annotations: Mapping[str, str] | None = None
+) -> dict:
     meta: dict = {"name": name, "namespace": namespace}
     if labels:
         meta["labels"] = dict(labels)
@@ -25,8 +26,17 @@ def _pod_template(app: str, image: str, pool: str | None) -> dict:
     return {"metadata": {"labels": {"app": app}}, "spec": spec}
 
 
-def workload(plural: str, namespace: str, *, name: str, replicas: int, pool: str | None, image: str,
-             labels: Mapping[str, str], annotations: Mapping[str, str]) -> dict:
+def workload(
+    plural: str,
+    namespace: str,
+    *,
+    name: str,
+    replicas: int,
+    pool: str | None,
+    image: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+) -> dict:
     kind = kinds.BY_PLURAL[plural]
     spec: dict = {
         "replicas": replicas,
@@ -43,8 +53,9 @@ def workload(plural: str, namespace: str, *, name: str, replicas: int, pool: str
     }
 
 
-def hpa(namespace: str, *, name: str, target: str, kind: str, low: int, high: int,
-        annotations: Mapping[str, str]) -> dict:
+def hpa(
+    namespace: str, *, name: str, target: str, kind: str, low: int, high: int, annotations: Mapping[str, str]
+) -> dict:
     return {
         "apiVersion": kinds.HPAS.group_version,
         "kind": kinds.HPAS.kind,
@@ -53,30 +64,47 @@ def hpa(namespace: str, *, name: str, target: str, kind: str, low: int, high: in
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": kind, "name": target},
             "minReplicas": low,
             "maxReplicas": high,
-            "metrics": [{"type": "Resource", "resource": {
-                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                }
+            ],
         },
     }
 
 
-def cronjob(namespace: str, *, name: str, schedule: str, suspend: bool, pool: str | None,
-            annotations: Mapping[str, str]) -> dict:
+def cronjob(
+    namespace: str, *, name: str, schedule: str, suspend: bool, pool: str | None, annotations: Mapping[str, str]
+) -> dict:
     template = _pod_template(name, "busybox:1.36", pool)
     template["spec"]["restartPolicy"] = "OnFailure"
     return {
         "apiVersion": kinds.CRONJOBS.group_version,
         "kind": kinds.CRONJOBS.kind,
         "metadata": _meta(name, namespace, None, annotations),
-        "spec": {"schedule": schedule, "suspend": suspend, "concurrencyPolicy": "Forbid",
-                 "jobTemplate": {"spec": {"template": template}}},
+        "spec": {
+            "schedule": schedule,
+            "suspend": suspend,
+            "concurrencyPolicy": "Forbid",
+            "jobTemplate": {"spec": {"template": template}},
+        },
     }
 
 
 def job(namespace: str, *, name: str, cronjob: str | None, active: int) -> dict:
     meta = _meta(name, namespace)
     if cronjob:
-        meta["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "CronJob", "name": cronjob,
-                                    "controller": True, "blockOwnerDeletion": True, "uid": ""}]
+        meta["ownerReferences"] = [
+            {
+                "apiVersion": "batch/v1",
+                "kind": "CronJob",
+                "name": cronjob,
+                "controller": True,
+                "blockOwnerDeletion": True,
+                "uid": "",
+            }
+        ]
     template = _pod_template(name, "busybox:1.36", None)
     template["spec"]["restartPolicy"] = "Never"
     return {
@@ -88,8 +116,9 @@ def job(namespace: str, *, name: str, cronjob: str | None, active: int) -> dict:
     }
 
 
-def scaled_object(namespace: str, *, name: str, target: str, kind: str, low: int, high: int,
-                  annotations: Mapping[str, str]) -> dict:
+def scaled_object(
+    namespace: str, *, name: str, target: str, kind: str, low: int, high: int, annotations: Mapping[str, str]
+) -> dict:
     return {
         "apiVersion": kinds.SCALED_OBJECTS.group_version,
         "kind": kinds.SCALED_OBJECTS.kind,

@@ -23,14 +23,25 @@ def group_version(kinds: tuple[Kind, ...], prefix: str, kubernetes_version: str)
         return None
     paths = {}
     for kind in served:
-        item = (f"{prefix}/namespaces/{{namespace}}/{kind.plural}/{{name}}" if kind.namespaced
-                else f"{prefix}/{kind.plural}/{{name}}")
-        paths[item] = {"patch": {
-            "operationId": f"patch{kind.kind}",
-            "x-kubernetes-action": "patch",
-            "x-kubernetes-group-version-kind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
-            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True}}],
-            "responses": {"200": {"description": "OK"}},
-        }}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes (aks-hours emulator)", "version": f"v{kubernetes_version}"},
-            "paths": paths, "components": {"schemas": {}}}
+        item = (
+            f"{prefix}/namespaces/{{namespace}}/{kind.plural}/{{name}}"
+            if kind.namespaced
+            else f"{prefix}/{kind.plural}/{{name}}"
+        )
+        paths[item] = {
+            "patch": {
+                "operationId": f"patch{kind.kind}",
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": {"group": kind.group, "version": kind.version, "kind": kind.kind},
+                "parameters": [
+                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True}}
+                ],
+                "responses": {"200": {"description": "OK"}},
+            }
+        }
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes (aks-hours emulator)", "version": f"v{kubernetes_version}"},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class PatchError(ValueError):
@@ -147,8 +148,9 @@ def label_selector(text: str | None) -> Callable[[dict], bool]:
         if neg and op:
             raise PatchError(f"'!' cannot be combined with an operator in {part!r}")
         if not op:
-            checks.append((lambda k: lambda labels: k not in labels)(key) if neg
-                          else (lambda k: lambda labels: k in labels)(key))
+            checks.append(
+                (lambda k: lambda labels: k not in labels)(key) if neg else (lambda k: lambda labels: k in labels)(key)
+            )
         elif op in ("=", "=="):
             checks.append((lambda k, v: lambda labels: labels.get(k) == v)(key, value))
         elif op == "!=":

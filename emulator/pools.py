@@ -18,8 +18,16 @@ ORCHESTRATOR_VERSION = "1.32.4"
 class ArmError(Exception):
     """An ARM error answer. `flat` bodies are AKS's own `{code, message, subcode}` shape; else `{"error": {...}}`."""
 
-    def __init__(self, status: int, code: str, message: str, *, target: str | None = None,
-                 flat: bool = True, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        target: str | None = None,
+        flat: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.target = status, code, message, target
         self.flat, self.headers = flat, headers or {}
@@ -61,7 +69,7 @@ class Pool:
     etag: str = field(default_factory=lambda: str(uuid.uuid4()))
 
     @classmethod
-    def from_config(cls, cfg: PoolConfig) -> "Pool":
+    def from_config(cls, cfg: PoolConfig) -> Pool:
         props: dict[str, Any] = {
             "count": cfg.count,
             "vmSize": cfg.vm_size,
@@ -101,14 +109,21 @@ class Pool:
 
     def properties(self) -> dict[str, Any]:
         props = copy.deepcopy(self.props)
-        props.update(provisioningState=self.provisioning_state, eTag=self.etag,
-                     currentOrchestratorVersion=props.get("orchestratorVersion", ORCHESTRATOR_VERSION),
-                     nodeImageVersion="AKSUbuntu-2204gen2containerd-202601.01.0")
+        props.update(
+            provisioningState=self.provisioning_state,
+            eTag=self.etag,
+            currentOrchestratorVersion=props.get("orchestratorVersion", ORCHESTRATOR_VERSION),
+            nodeImageVersion="AKSUbuntu-2204gen2containerd-202601.01.0",
+        )
         return props
 
     def resource(self, cluster_id: str) -> dict[str, Any]:
-        return {"id": f"{cluster_id}/agentPools/{self.name}", "name": self.name,
-                "type": "Microsoft.ContainerService/managedClusters/agentPools", "properties": self.properties()}
+        return {
+            "id": f"{cluster_id}/agentPools/{self.name}",
+            "name": self.name,
+            "type": "Microsoft.ContainerService/managedClusters/agentPools",
+            "properties": self.properties(),
+        }
 
     # -- life cycle ------------------------------------------------------------------------------
     @property
@@ -131,8 +146,16 @@ class Pool:
             self.nodes_since = self.pending.deadline
         self.nodes, self.pending, self.provisioning_state = nodes, None, "Succeeded"
 
-    def start(self, props: dict[str, Any], *, now: float, delay: float, wall: str, created: bool,
-              error: tuple[str, str] | None = None) -> PendingOp:
+    def start(
+        self,
+        props: dict[str, Any],
+        *,
+        now: float,
+        delay: float,
+        wall: str,
+        created: bool,
+        error: tuple[str, str] | None = None,
+    ) -> PendingOp:
         """Accept validated properties and begin the operation that applies them."""
         old_power = self.power_state
         self.props = props
@@ -157,10 +180,13 @@ class Pool:
 
 
 def busy(pool: Pool) -> ArmError:
-    return ArmError(409, "OperationNotAllowed",
-                    f"Operation is not allowed: Another agentpool operation ({pool.name} - {pool.provisioning_state}) "
-                    "is in progress, please wait for it to finish before starting a new operation. "
-                    "See https://aka.ms/aks-pending-operation for more details")
+    return ArmError(
+        409,
+        "OperationNotAllowed",
+        f"Operation is not allowed: Another agentpool operation ({pool.name} - {pool.provisioning_state}) "
+        "is in progress, please wait for it to finish before starting a new operation. "
+        "See https://aka.ms/aks-pending-operation for more details",
+    )
 
 
 def validate(current: Pool | None, body: Any, *, name: str, other_system_pools: int) -> dict[str, Any]:
@@ -170,13 +196,28 @@ def validate(current: Pool | None, body: Any, *, name: str, other_system_pools: 
     object it read, so this only matters to hand-written clients).
     """
     if not isinstance(body, dict) or not isinstance(body.get("properties", {}), dict):
-        raise ArmError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: "
-                       "expected an object with an object 'properties'.", flat=False)
+        raise ArmError(
+            400,
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized: "
+            "expected an object with an object 'properties'.",
+            flat=False,
+        )
     sent = body.get("properties") or {}
-    props = copy.deepcopy(current.props) if current else {"vmSize": None, "mode": "User", "count": None,
-                                                          "powerState": {"code": "Running"}, "enableAutoScaling": False,
-                                                          "type": "VirtualMachineScaleSets", "osType": "Linux",
-                                                          "orchestratorVersion": ORCHESTRATOR_VERSION}
+    props = (
+        copy.deepcopy(current.props)
+        if current
+        else {
+            "vmSize": None,
+            "mode": "User",
+            "count": None,
+            "powerState": {"code": "Running"},
+            "enableAutoScaling": False,
+            "type": "VirtualMachineScaleSets",
+            "osType": "Linux",
+            "orchestratorVersion": ORCHESTRATOR_VERSION,
+        }
+    )
     for key, value in sent.items():
         if key in ("provisioningState", "eTag", "currentOrchestratorVersion", "nodeImageVersion"):
             continue  # read-only: ARM ignores them
@@ -190,47 +231,77 @@ def validate(current: Pool | None, body: Any, *, name: str, other_system_pools: 
         raise _invalid("Required parameter properties.vmSize is missing (null).", "properties.vmSize")
     mode = props.get("mode")
     if mode not in ("System", "User"):
-        raise _invalid(f"The value of parameter agentPoolProfile.mode is invalid: {mode!r} (System or User).", "properties.mode")
+        raise _invalid(
+            f"The value of parameter agentPoolProfile.mode is invalid: {mode!r} (System or User).", "properties.mode"
+        )
     if mode == "User" and current is not None and current.mode == "System" and other_system_pools == 0:
-        raise _invalid("A cluster must have at least one system agent pool; "
-                       f"agent pool '{name}' is the last one and cannot become a User pool.", "properties.mode")
+        raise _invalid(
+            "A cluster must have at least one system agent pool; "
+            f"agent pool '{name}' is the last one and cannot become a User pool.",
+            "properties.mode",
+        )
     power = props.get("powerState") or {"code": "Running"}
     if not isinstance(power, dict) or power.get("code") not in ("Running", "Stopped"):
-        raise _invalid(f"The value of parameter powerState.code is invalid: {power!r} (Running or Stopped).",
-                       "properties.powerState.code")
+        raise _invalid(
+            f"The value of parameter powerState.code is invalid: {power!r} (Running or Stopped).",
+            "properties.powerState.code",
+        )
     props["powerState"] = {"code": power["code"]}
     if power["code"] == "Stopped" and mode == "System":
         # ASSUMED code: the docs say only User pools can be stopped; the exact error was not seen.
-        raise ArmError(400, "OperationNotAllowed", f"Agent pool '{name}' is a System mode pool: "
-                       "only User mode agent pools can be stopped.", target="properties.powerState.code")
+        raise ArmError(
+            400,
+            "OperationNotAllowed",
+            f"Agent pool '{name}' is a System mode pool: only User mode agent pools can be stopped.",
+            target="properties.powerState.code",
+        )
     autoscale = props.get("enableAutoScaling", False)
     if not isinstance(autoscale, bool):
-        raise _invalid(f"The value of parameter enableAutoScaling is invalid: {autoscale!r}.", "properties.enableAutoScaling")
+        raise _invalid(
+            f"The value of parameter enableAutoScaling is invalid: {autoscale!r}.", "properties.enableAutoScaling"
+        )
     count = props.get("count")
     if count is None:
         if autoscale or current is None:
             raise _invalid("Required parameter properties.count is missing (null).", "properties.count")
         count = props["count"] = current.count
     if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1000:
-        raise _invalid(f"The value of parameter agentPoolProfile.count is invalid: {count!r} (0-1000).", "properties.count")
+        raise _invalid(
+            f"The value of parameter agentPoolProfile.count is invalid: {count!r} (0-1000).", "properties.count"
+        )
     if mode == "System" and count == 0:
-        raise _invalid("The value of parameter agentPoolProfile.count is invalid. Please see "
-                       "https://aka.ms/aks-naming-rules for more details.", "properties.count")
+        raise _invalid(
+            "The value of parameter agentPoolProfile.count is invalid. Please see "
+            "https://aka.ms/aks-naming-rules for more details.",
+            "properties.count",
+        )
     if autoscale:
         low, high = props.get("minCount"), props.get("maxCount")
         for value, field_name in ((low, "minCount"), (high, "maxCount")):
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
-                raise _invalid(f"The value of parameter agentPoolProfile.{field_name} is invalid: {value!r}; "
-                               "it is required when enableAutoScaling is true.", f"properties.{field_name}")
+                raise _invalid(
+                    f"The value of parameter agentPoolProfile.{field_name} is invalid: {value!r}; "
+                    "it is required when enableAutoScaling is true.",
+                    f"properties.{field_name}",
+                )
         if mode == "System" and low == 0:
-            raise _invalid("The value of parameter agentPoolProfile.minCount is invalid. Please see "
-                           "https://aka.ms/aks-naming-rules for more details.", "properties.minCount")
+            raise _invalid(
+                "The value of parameter agentPoolProfile.minCount is invalid. Please see "
+                "https://aka.ms/aks-naming-rules for more details.",
+                "properties.minCount",
+            )
         if low > high:
-            raise _invalid(f"The value of parameter agentPoolProfile.minCount ({low}) must be less than or equal "
-                           f"to maxCount ({high}).", "properties.minCount")
+            raise _invalid(
+                f"The value of parameter agentPoolProfile.minCount ({low}) must be less than or equal "
+                f"to maxCount ({high}).",
+                "properties.minCount",
+            )
         if not low <= count <= high:
-            raise _invalid(f"agentPoolProfile.count was {count}. It must be greater or equal to minCount:{low} and "
-                           f"less than or equal to maxCount:{high}.", "properties.count")
+            raise _invalid(
+                f"agentPoolProfile.count was {count}. It must be greater or equal to minCount:{low} and "
+                f"less than or equal to maxCount:{high}.",
+                "properties.count",
+            )
     else:
         # ASSUMED: with the autoscaler off, AKS reports no min/max (as after `--disable-cluster-autoscaler`).
         props.pop("minCount", None)

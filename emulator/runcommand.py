@@ -17,9 +17,9 @@ import subprocess
 import threading
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from emulator.faults import Fault, Faults
 from emulator.state import State
@@ -51,8 +51,13 @@ class Command:
     done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def result(self) -> dict:
-        props = {"provisioningState": self.provisioning_state, "exitCode": self.exit_code,
-                 "startedAt": self.started_at, "finishedAt": self.finished_at, "logs": self.logs}
+        props = {
+            "provisioningState": self.provisioning_state,
+            "exitCode": self.exit_code,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+            "logs": self.logs,
+        }
         if self.reason:
             props["reason"] = self.reason
         return {"id": self.id, "properties": props}
@@ -61,8 +66,14 @@ class Command:
 class Runner:
     """Runs commands in threads; keeps every command since the last reset for tests to inspect."""
 
-    def __init__(self, state: State, faults: Faults, workdir: Path,
-                 kubeconfig_for: Callable[[str], Path], home_for: Callable[[str], Path]) -> None:
+    def __init__(
+        self,
+        state: State,
+        faults: Faults,
+        workdir: Path,
+        kubeconfig_for: Callable[[str], Path],
+        home_for: Callable[[str], Path],
+    ) -> None:
         self._state, self._faults, self._workdir = state, faults, workdir
         self._kubeconfig_for, self._home_for = kubeconfig_for, home_for
         self._lock = threading.Lock()
@@ -87,13 +98,22 @@ class Runner:
         files = _unzip_names(body.get("context"))
         _, fault = self._faults.take("runcommand", "POST", ROUTE, cluster)
         with self._state.lock:
-            command = Command(id=uuid.uuid4().hex, cluster=cluster, command=body["command"], files=files,
-                              ready_at=self._state.clock.now() + self._state.delays.run_command,
-                              started_at=self._state.clock.wall_text())
+            command = Command(
+                id=uuid.uuid4().hex,
+                cluster=cluster,
+                command=body["command"],
+                files=files,
+                ready_at=self._state.clock.now() + self._state.delays.run_command,
+                started_at=self._state.clock.wall_text(),
+            )
         with self._lock:
             self._commands[command.id] = command
-        threading.Thread(target=self._run, args=(command, body.get("context"), fault),
-                         name=f"runcommand-{command.id[:8]}", daemon=True).start()
+        threading.Thread(
+            target=self._run,
+            args=(command, body.get("context"), fault),
+            name=f"runcommand-{command.id[:8]}",
+            daemon=True,
+        ).start()
         return command
 
     def _run(self, command: Command, context: str | None, fault: Fault | None) -> None:
@@ -105,17 +125,30 @@ class Runner:
                 return
             if fault is not None and fault.kind == "exit":
                 command.provisioning_state, command.exit_code = "Succeeded", fault.exit_code
-                command.logs = fault.logs if fault.logs is not None else "command terminated with exit code " \
-                    f"{fault.exit_code} [injected by the emulator]\n"
+                command.logs = (
+                    fault.logs
+                    if fault.logs is not None
+                    else f"command terminated with exit code {fault.exit_code} [injected by the emulator]\n"
+                )
                 return
             directory.mkdir(parents=True, exist_ok=True)
             if context:
                 with zipfile.ZipFile(io.BytesIO(base64.b64decode(context))) as archive:
                     archive.extractall(directory)  # extractall strips absolute paths and '..'
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self._home_for(command.cluster)),
-                   "KUBECONFIG": str(self._kubeconfig_for(command.cluster)), "LANG": "C.UTF-8"}
-            process = subprocess.Popen(["bash", "-c", command.command], cwd=directory, env=env,
-                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(self._home_for(command.cluster)),
+                "KUBECONFIG": str(self._kubeconfig_for(command.cluster)),
+                "LANG": "C.UTF-8",
+            }
+            process = subprocess.Popen(
+                ["bash", "-c", command.command],
+                cwd=directory,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
             with self._lock:
                 self._processes[command.id] = process
             try:

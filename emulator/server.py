@@ -27,8 +27,15 @@ class Emulator:
     """ARM on one port, one Kubernetes API per cluster on the next ports; all HTTPS with one throwaway CA
     (kubectl sends bearer tokens only over TLS)."""
 
-    def __init__(self, config: Config | str | Path, *, delays: Delays | None = None, arm_port: int = 0,
-                 kube_port_base: int = 0, workdir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        config: Config | str | Path,
+        *,
+        delays: Delays | None = None,
+        arm_port: int = 0,
+        kube_port_base: int = 0,
+        workdir: str | Path | None = None,
+    ) -> None:
         self.config = config if isinstance(config, Config) else Config.load(config)
         self.state = State(self.config, delays)
         self.faults = Faults()
@@ -41,7 +48,7 @@ class Emulator:
         self._kube: dict[str, Server] = {}
 
     # -- life cycle ----------------------------------------------------------------------------
-    def start(self) -> "Emulator":
+    def start(self) -> Emulator:
         from emulator import certs
 
         tls_files = certs.generate(self.workdir / "tls")
@@ -52,12 +59,27 @@ class Emulator:
             for index, cluster in enumerate(self.config.clusters):
                 port = self._kube_port_base + index if self._kube_port_base else 0
                 self._kube[cluster.name] = Server(
-                    port, service="kube", cluster=cluster.name, router=kube.build_router(self.state, cluster.name),
-                    faults=self.faults, calls=self.calls_log, render_error=kube.render_error, tls=context).start()
-            self._arm = Server(self._arm_port, service="arm", cluster="",
-                               router=arm.build_router(self.state, self.runner, self.faults, self.kube_url,
-                                                       lambda: Path(self.ca_cert).read_bytes()),
-                               faults=self.faults, calls=self.calls_log, render_error=arm.render_error, tls=context).start()
+                    port,
+                    service="kube",
+                    cluster=cluster.name,
+                    router=kube.build_router(self.state, cluster.name),
+                    faults=self.faults,
+                    calls=self.calls_log,
+                    render_error=kube.render_error,
+                    tls=context,
+                ).start()
+            self._arm = Server(
+                self._arm_port,
+                service="arm",
+                cluster="",
+                router=arm.build_router(
+                    self.state, self.runner, self.faults, self.kube_url, lambda: Path(self.ca_cert).read_bytes()
+                ),
+                faults=self.faults,
+                calls=self.calls_log,
+                render_error=arm.render_error,
+                tls=context,
+            ).start()
         except OSError:
             self.stop()
             raise
@@ -73,7 +95,7 @@ class Emulator:
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "Emulator":
+    def __enter__(self) -> Emulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -119,16 +141,26 @@ class Emulator:
 
     def env(self) -> dict[str, str]:
         """The app settings that point the app at this emulator."""
-        return {"SCALING_ARM_ENDPOINT": self.arm_url, "SCALING_ARM_CA_BUNDLE": self.ca_cert,
-                "SCALING_KUBECONFIG": self.kubeconfig, "SCALING_LOCAL_CREDENTIAL": "true"}
+        return {
+            "SCALING_ARM_ENDPOINT": self.arm_url,
+            "SCALING_ARM_CA_BUNDLE": self.ca_cert,
+            "SCALING_KUBECONFIG": self.kubeconfig,
+            "SCALING_LOCAL_CREDENTIAL": "true",
+        }
 
     def _write_kubeconfigs(self) -> None:
         def document(names: list[str]) -> dict[str, Any]:
-            return {"apiVersion": "v1", "kind": "Config", "current-context": names[0],
-                    "clusters": [{"name": n, "cluster": {"server": self.kube_url(n),
-                                                         "certificate-authority-data": ca_data}} for n in names],
-                    "users": [{"name": f"{n}-user", "user": {"token": TOKEN}} for n in names],
-                    "contexts": [{"name": n, "context": {"cluster": n, "user": f"{n}-user"}} for n in names]}
+            return {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": names[0],
+                "clusters": [
+                    {"name": n, "cluster": {"server": self.kube_url(n), "certificate-authority-data": ca_data}}
+                    for n in names
+                ],
+                "users": [{"name": f"{n}-user", "user": {"token": TOKEN}} for n in names],
+                "contexts": [{"name": n, "context": {"cluster": n, "user": f"{n}-user"}} for n in names],
+            }
 
         ca_data = base64.b64encode(Path(self.ca_cert).read_bytes()).decode()
         names = [c.name for c in self.config.clusters]
@@ -183,18 +215,32 @@ class Emulator:
         """Run-command faults: kind exit (exit_code, logs), garbage (logs), truncate (limit), failed (reason)."""
         return self.add_fault(kind, service="runcommand", **fields)
 
-    def fail_pool_operation(self, *, cluster: str = "*", pool: str = "*", code: str = "AllocationFailed",
-                            message: str | None = None, times: int | None = 1) -> Fault:
+    def fail_pool_operation(
+        self,
+        *,
+        cluster: str = "*",
+        pool: str = "*",
+        code: str = "AllocationFailed",
+        message: str | None = None,
+        times: int | None = 1,
+    ) -> Fault:
         """The next agent pool operation(s) accepted for `pool` end Failed with `code` (ARM error) and the
         pool shows provisioningState Failed; its nodes stay as they were."""
-        return self.add_fault("failed", service="pool-operation", cluster=cluster, route=pool, code=code,
-                              message=message, times=times)
+        return self.add_fault(
+            "failed", service="pool-operation", cluster=cluster, route=pool, code=code, message=message, times=times
+        )
 
     def clear_faults(self) -> None:
         self.faults.clear()
 
-    def calls(self, service: str | None = None, method: str | None = None, route: str | None = None,
-              cluster: str | None = None, status: int | None = None) -> int:
+    def calls(
+        self,
+        service: str | None = None,
+        method: str | None = None,
+        route: str | None = None,
+        cluster: str | None = None,
+        status: int | None = None,
+    ) -> int:
         """How many requests matched; `route` is a glob over the route template or the concrete path."""
         return len(self.calls_log.select(service, method, route, cluster, status))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from emulator import controllers, kinds, manifests
 from emulator.config import ClusterConfig, Config, Delays
@@ -30,7 +30,7 @@ class Clock:
         return time.monotonic() - self._start + _CLOCK_BASE + self._offset
 
     def wall(self) -> datetime:
-        return datetime.now(timezone.utc) + timedelta(seconds=self._offset)
+        return datetime.now(UTC) + timedelta(seconds=self._offset)
 
     def wall_text(self) -> str:
         return self.wall().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -60,8 +60,10 @@ class Cluster:
     def __init__(self, config: ClusterConfig, clock: Clock, subscription: str, resource_group: str) -> None:
         self.config = config
         self.name = config.name
-        self.id = (f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
-                   f"/providers/Microsoft.ContainerService/managedClusters/{config.name}")
+        self.id = (
+            f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
+            f"/providers/Microsoft.ContainerService/managedClusters/{config.name}"
+        )
         self.pools: dict[str, Pool] = {p.name: Pool.from_config(p) for p in config.pools}
         self.store = Store(clock.now, clock.wall)
         self.kinds = tuple(k for k in kinds.ALL if config.keda or not k.keda_only)

@@ -10,9 +10,10 @@ import base64
 import copy
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from emulator import kinds
 from emulator.kinds import Kind
@@ -30,25 +31,49 @@ class KubeError(Exception):
         self.code, self.reason, self.message, self.details = code, reason, message, details or {}
 
     def status(self) -> dict:
-        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                "message": self.message, "reason": self.reason, "details": self.details, "code": self.code}
+        return {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "details": self.details,
+            "code": self.code,
+        }
 
 
 def not_found(kind: Kind, name: str) -> KubeError:
-    return KubeError(404, "NotFound", f'{kind.qualified} "{name}" not found',
-                     {"name": name, "group": kind.group, "kind": kind.plural})
+    return KubeError(
+        404,
+        "NotFound",
+        f'{kind.qualified} "{name}" not found',
+        {"name": name, "group": kind.group, "kind": kind.plural},
+    )
 
 
 def conflict(kind: Kind, name: str) -> KubeError:
-    return KubeError(409, "Conflict", f'Operation cannot be fulfilled on {kind.qualified} "{name}": the object has been'
-                     " modified; please apply your changes to the latest version and try again",
-                     {"name": name, "group": kind.group, "kind": kind.plural})
+    return KubeError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {kind.qualified} "{name}": the object has been'
+        " modified; please apply your changes to the latest version and try again",
+        {"name": name, "group": kind.group, "kind": kind.plural},
+    )
 
 
 def invalid(kind: Kind, name: str, field: str, message: str) -> KubeError:
-    return KubeError(422, "Invalid", f'{kind.kind}.{kind.group or "core"} "{name}" is invalid: {field}: {message}',
-                     {"name": name, "group": kind.group, "kind": kind.kind,
-                      "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}]})
+    return KubeError(
+        422,
+        "Invalid",
+        f'{kind.kind}.{kind.group or "core"} "{name}" is invalid: {field}: {message}',
+        {
+            "name": name,
+            "group": kind.group,
+            "kind": kind.kind,
+            "causes": [{"reason": "FieldValueInvalid", "message": message, "field": field}],
+        },
+    )
 
 
 def bad_request(message: str) -> KubeError:
@@ -84,15 +109,27 @@ class Store:
     def get(self, kind: Kind, namespace: str, name: str) -> dict:
         return copy.deepcopy(self.entry(kind, namespace, name).obj)
 
-    def list(self, kind: Kind, namespace: str | None = None, *, labels: str | None = None,
-             fields: str | None = None, limit: int | None = None, cont: str | None = None) -> dict:
+    def list(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        *,
+        labels: str | None = None,
+        fields: str | None = None,
+        limit: int | None = None,
+        cont: str | None = None,
+    ) -> dict:
         try:
             by_label, by_field = label_selector(labels), field_selector(fields)
         except PatchError as error:
             raise bad_request(str(error)) from None
-        items = [e.obj for (_, ns, _), e in self.entries(kind)
-                 if (namespace is None or ns == namespace)
-                 and by_label(e.obj["metadata"].get("labels") or {}) and by_field(e.obj)]
+        items = [
+            e.obj
+            for (_, ns, _), e in self.entries(kind)
+            if (namespace is None or ns == namespace)
+            and by_label(e.obj["metadata"].get("labels") or {})
+            and by_field(e.obj)
+        ]
         start = 0
         if cont:
             try:
@@ -104,8 +141,12 @@ class Store:
         if end < len(items):
             meta["continue"] = base64.urlsafe_b64encode(str(end).encode()).decode()
             meta["remainingItemCount"] = len(items) - end
-        return {"kind": f"{kind.kind}List", "apiVersion": kind.group_version, "metadata": meta,
-                "items": copy.deepcopy(items[start:end])}
+        return {
+            "kind": f"{kind.kind}List",
+            "apiVersion": kind.group_version,
+            "metadata": meta,
+            "items": copy.deepcopy(items[start:end]),
+        }
 
     # -- writes --------------------------------------------------------------------------------
     def _bump(self) -> str:
@@ -123,18 +164,28 @@ class Store:
         ns = namespace if kind.namespaced else ""
         if kind.namespaced:
             if meta.get("namespace", ns) != ns:
-                raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             meta["namespace"] = ns
             if (kinds.NAMESPACES.plural, "", ns) not in self._entries:
                 raise not_found(kinds.NAMESPACES, ns)
         key = (kind.plural, ns, name)
         if key in self._entries:
-            raise KubeError(409, "AlreadyExists", f'{kind.qualified} "{name}" already exists',
-                            {"name": name, "group": kind.group, "kind": kind.plural})
+            raise KubeError(
+                409,
+                "AlreadyExists",
+                f'{kind.qualified} "{name}" already exists',
+                {"name": name, "group": kind.group, "kind": kind.plural},
+            )
         self._check_spec(kind, name, obj)
         obj["apiVersion"], obj["kind"] = kind.group_version, kind.kind
-        meta.update(uid=str(uuid.uuid4()), resourceVersion=self._bump(), generation=1,
-                    creationTimestamp=self._wall().strftime("%Y-%m-%dT%H:%M:%SZ"))
+        meta.update(
+            uid=str(uuid.uuid4()),
+            resourceVersion=self._bump(),
+            generation=1,
+            creationTimestamp=self._wall().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
         meta.pop("managedFields", None)
         if not keep_status:
             obj.pop("status", None)
@@ -149,7 +200,9 @@ class Store:
         if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
             raise bad_request(f"the body of a {kind.kind} must be an object with metadata")
         if body["metadata"].get("name") != name:
-            raise bad_request(f"the name of the object ({body['metadata'].get('name')!r}) does not match the name on the URL ({name!r})")
+            raise bad_request(
+                f"the name of the object ({body['metadata'].get('name')!r}) does not match the name on the URL ({name!r})"
+            )
         return self._write(kind, entry, copy.deepcopy(body))
 
     def patch(self, kind: Kind, namespace: str, name: str, content_type: str, body: bytes) -> dict:
@@ -172,9 +225,13 @@ class Store:
                 return json_patch(current, patch)
             except PatchError as error:
                 raise KubeError(422, "Invalid", f"the JSON patch could not be applied: {error}") from None
-        raise KubeError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                        f"accepted media types include: application/json-patch+json, "
-                        f"application/merge-patch+json, application/strategic-merge-patch+json (got {media!r})")
+        raise KubeError(
+            415,
+            "UnsupportedMediaType",
+            f"the body of the request was in an unknown format - "
+            f"accepted media types include: application/json-patch+json, "
+            f"application/merge-patch+json, application/strategic-merge-patch+json (got {media!r})",
+        )
 
     def _write(self, kind: Kind, entry: Entry, new: dict) -> dict:
         old = entry.obj
@@ -185,7 +242,9 @@ class Store:
         sent_rv = meta.get("resourceVersion")
         if sent_rv not in (None, "") and str(sent_rv) != old["metadata"]["resourceVersion"]:
             raise conflict(kind, name)
-        if meta.get("name", name) != name or meta.get("namespace", old["metadata"].get("namespace")) != old["metadata"].get("namespace"):
+        if meta.get("name", name) != name or meta.get("namespace", old["metadata"].get("namespace")) != old[
+            "metadata"
+        ].get("namespace"):
             raise bad_request("metadata.name and metadata.namespace cannot be changed")
         self._check_spec(kind, name, new)
         for owned in ("uid", "creationTimestamp", "generation", "namespace", "name"):
@@ -213,13 +272,19 @@ class Store:
         if kind.scalable:
             replicas = (obj.get("spec") or {}).get("replicas", 1)
             if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
-                raise invalid(kind, name, "spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0")
+                raise invalid(
+                    kind, name, "spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0"
+                )
         if kind is kinds.HPAS:
             spec = obj.get("spec") or {}
             low, high = spec.get("minReplicas", 1), spec.get("maxReplicas")
             if not isinstance(high, int) or not isinstance(low, int) or low < 1 or high < low:
-                raise invalid(kind, name, "spec.minReplicas",
-                              f"Invalid value: {low!r}: must be at least 1 and at most maxReplicas ({high!r})")
+                raise invalid(
+                    kind,
+                    name,
+                    "spec.minReplicas",
+                    f"Invalid value: {low!r}: must be at least 1 and at most maxReplicas ({high!r})",
+                )
 
     def delete(self, kind: Kind, namespace: str, name: str) -> dict:
         """Delete at once (no finalizers, no cascading to pods: the emulator has none)."""
@@ -235,25 +300,35 @@ class Store:
 
     def set_replicas(self, kind: Kind, entry: Entry, replicas: int) -> None:
         """What a controller (HPA, KEDA) or `scale` does to spec.replicas."""
-        self._write(kind, entry, merge_patch(entry.obj, {"spec": {"replicas": replicas},
-                                                         "metadata": {"resourceVersion": None}}))
+        self._write(
+            kind, entry, merge_patch(entry.obj, {"spec": {"replicas": replicas}, "metadata": {"resourceVersion": None}})
+        )
 
     # -- scale subresource ---------------------------------------------------------------------
     def scale(self, kind: Kind, namespace: str, name: str) -> dict:
         obj = self.entry(kind, namespace, name).obj
         meta = obj["metadata"]
         labels = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-                "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},
-                "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
-                "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                           "selector": ",".join(f"{k}={v}" for k, v in sorted(labels.items()))}}
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
+            },
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
+            "status": {
+                "replicas": (obj.get("status") or {}).get("replicas", 0),
+                "selector": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+            },
+        }
 
     def replace_scale(self, kind: Kind, namespace: str, name: str, body: Any) -> dict:
         return self._write_scale(kind, namespace, name, body)
 
     def patch_scale(self, kind: Kind, namespace: str, name: str, content_type: str, body: bytes) -> dict:
-        return self._write_scale(kind, namespace, name, self._patched(self.scale(kind, namespace, name), content_type, body))
+        return self._write_scale(
+            kind, namespace, name, self._patched(self.scale(kind, namespace, name), content_type, body)
+        )
 
     def _write_scale(self, kind: Kind, namespace: str, name: str, new: Any) -> dict:
         entry = self.entry(kind, namespace, name)
@@ -264,7 +339,11 @@ class Store:
             raise conflict(kind, name)
         replicas = (new.get("spec") or {}).get("replicas")
         if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
-            raise KubeError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: '
-                            f"Invalid value: {replicas!r}: must be greater than or equal to 0")
+            raise KubeError(
+                422,
+                "Invalid",
+                f'Scale.autoscaling "{name}" is invalid: spec.replicas: '
+                f"Invalid value: {replicas!r}: must be greater than or equal to 0",
+            )
         self.set_replicas(kind, entry, replicas)
         return self.scale(kind, namespace, name)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from emulator import kinds
 
@@ -52,8 +53,11 @@ _COLUMNS: dict[str, list[tuple[str, str, Callable[[dict], Any]]]] = {
         ("ScaleTargetName", "string", lambda o: _spec(o).get("scaleTargetRef", {}).get("name")),
         ("Min", "integer", lambda o: _spec(o).get("minReplicaCount", 0)),
         ("Max", "integer", lambda o: _spec(o).get("maxReplicaCount", 100)),
-        ("Paused", "string", lambda o: (o["metadata"].get("annotations") or {}).get(
-            "autoscaling.keda.sh/paused-replicas", "")),
+        (
+            "Paused",
+            "string",
+            lambda o: (o["metadata"].get("annotations") or {}).get("autoscaling.keda.sh/paused-replicas", ""),
+        ),
     ],
     "namespaces": [("Status", "string", lambda o: _status(o).get("phase", "Active"))],
 }
@@ -64,13 +68,24 @@ def wants_table(accept: str | None) -> bool:
 
 
 def table(kind: kinds.Kind, objects: list[dict], resource_version: str, now: datetime) -> dict:
-    columns = [("Name", "string", lambda o: o["metadata"]["name"]), *_COLUMNS.get(kind.plural, []),
-               ("Age", "string", lambda o: _age(o, now))]
+    columns = [
+        ("Name", "string", lambda o: o["metadata"]["name"]),
+        *_COLUMNS.get(kind.plural, []),
+        ("Age", "string", lambda o: _age(o, now)),
+    ]
     return {
-        "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
-        "columnDefinitions": [{"name": name, "type": kind_, "format": "name" if name == "Name" else "",
-                               "description": "", "priority": 0} for name, kind_, _ in columns],
-        "rows": [{"cells": [cell(o) for _, _, cell in columns],
-                  "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}}
-                 for o in objects],
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": [
+            {"name": name, "type": kind_, "format": "name" if name == "Name" else "", "description": "", "priority": 0}
+            for name, kind_, _ in columns
+        ],
+        "rows": [
+            {
+                "cells": [cell(o) for _, _, cell in columns],
+                "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]},
+            }
+            for o in objects
+        ],
     }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from emulator import kinds
 from emulator.patches import merge_patch
@@ -49,11 +50,19 @@ class ClusterView:
         with self._state.lock:
             pool = self._cluster().pools[name]
             p = pool.props
-            return PoolSnapshot(name=name, mode=pool.mode, vm_size=p.get("vmSize", ""), count=pool.count,
-                                nodes=pool.nodes, enable_auto_scaling=bool(p.get("enableAutoScaling")),
-                                min_count=p.get("minCount"), max_count=p.get("maxCount"),
-                                power_state=pool.power_state, provisioning_state=pool.provisioning_state,
-                                tags=dict(p.get("tags") or {}))
+            return PoolSnapshot(
+                name=name,
+                mode=pool.mode,
+                vm_size=p.get("vmSize", ""),
+                count=pool.count,
+                nodes=pool.nodes,
+                enable_auto_scaling=bool(p.get("enableAutoScaling")),
+                min_count=p.get("minCount"),
+                max_count=p.get("maxCount"),
+                power_state=pool.power_state,
+                provisioning_state=pool.provisioning_state,
+                tags=dict(p.get("tags") or {}),
+            )
 
     def pools(self) -> list[PoolSnapshot]:
         with self._state.lock:
@@ -63,8 +72,13 @@ class ClusterView:
     def set_pool(self, name: str, **changes: Any) -> PoolSnapshot:
         """Change a pool at once, without an operation: count, power_state, enable_auto_scaling,
         min_count, max_count, tags, provisioning_state (e.g. "Updating" to simulate a busy pool)."""
-        keys = {"count": "count", "enable_auto_scaling": "enableAutoScaling", "min_count": "minCount",
-                "max_count": "maxCount", "tags": "tags"}
+        keys = {
+            "count": "count",
+            "enable_auto_scaling": "enableAutoScaling",
+            "min_count": "minCount",
+            "max_count": "maxCount",
+            "tags": "tags",
+        }
         with self._state.lock:
             pool = self._cluster().pools[name]
             for key, value in changes.items():
@@ -78,7 +92,9 @@ class ClusterView:
                     else:
                         pool.props[keys[key]] = value
                 else:
-                    raise KeyError(f"set_pool does not know {key!r} (known: power_state, provisioning_state, {', '.join(keys)})")
+                    raise KeyError(
+                        f"set_pool does not know {key!r} (known: power_state, provisioning_state, {', '.join(keys)})"
+                    )
             nodes = pool.count if pool.power_state == "Running" else 0
             if nodes and not pool.nodes:
                 pool.nodes_since = self._state.clock.now()
@@ -118,8 +134,13 @@ class ClusterView:
         with self._state.lock:
             store = self._cluster().store
             entry = store.entry(kind, namespace, name)
-            store._write(kind, entry, merge_patch(entry.obj, {**patch, "metadata": {
-                **(patch.get("metadata") or {}), "resourceVersion": None}}))
+            store._write(
+                kind,
+                entry,
+                merge_patch(
+                    entry.obj, {**patch, "metadata": {**(patch.get("metadata") or {}), "resourceVersion": None}}
+                ),
+            )
             return store.get(kind, namespace, name)
 
     def set_replicas(self, plural: str, namespace: str, name: str, replicas: int) -> dict:

@@ -26,24 +26,24 @@ import os
 import re
 import socket
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
-from typing import Callable, Iterable
 
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
-from scaling.plan.actions import Result
-from scaling.storage.audit import AuditRow, AuditStore
-from scaling.storage.locks import Lease, LockStore, Verdict
 from scaling.logs import log_context, redact
 from scaling.names import ClusterId, InvalidName, cluster_id
+from scaling.plan.actions import Result
 from scaling.settings import Settings
+from scaling.storage.audit import AuditRow, AuditStore
+from scaling.storage.locks import Lease, LockStore, Verdict
 
 log = logging.getLogger("scaling.fanout")
 
-UTC = timezone.utc
+UTC = UTC
 SCHEMA = 1
 MAX_BODY = 4096  # a real message is ~250 bytes; anything far larger is not ours
 MAX_DEQUEUE_COUNT = 5  # the Functions host default (host.json extensions.queues.maxDequeueCount)
@@ -72,16 +72,19 @@ class ClusterMessage:
     attempt: int = 0  # times sent again because an older tick held the lock
 
     def to_json(self) -> str:
-        return json.dumps({
-            "schema": SCHEMA,
-            "cluster": self.cluster.resource_id,
-            "tick": self.tick,
-            "tickTime": self.tick_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            "attempt": self.attempt,
-        }, separators=(",", ":"))
+        return json.dumps(
+            {
+                "schema": SCHEMA,
+                "cluster": self.cluster.resource_id,
+                "tick": self.tick,
+                "tickTime": self.tick_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                "attempt": self.attempt,
+            },
+            separators=(",", ":"),
+        )
 
     @classmethod
-    def parse(cls, body: str | bytes) -> "ClusterMessage":
+    def parse(cls, body: str | bytes) -> ClusterMessage:
         """Parse strictly; raise BadMessage naming the field that is wrong."""
         if isinstance(body, bytes):
             if len(body) > MAX_BODY:
@@ -259,8 +262,9 @@ class Worker:
         if holder_tick == message.tick:
             return HandleResult(Handled.BUSY, message, f"tick {message.tick} is being reconciled by {holder}")
         if self.requeue is None or message.attempt >= MAX_REQUEUES:
-            log.warning("%s is locked by %s (tick %s); tick %s dropped", message.cluster.name, holder,
-                        holder_tick, message.tick)
+            log.warning(
+                "%s is locked by %s (tick %s); tick %s dropped", message.cluster.name, holder, holder_tick, message.tick
+            )
             return HandleResult(Handled.BUSY, message, f"locked by {holder} for tick {holder_tick}")
         self.requeue(replace(message, attempt=message.attempt + 1), REQUEUE_DELAY_S)
         return HandleResult(Handled.REQUEUED, message, f"locked by {holder} for tick {holder_tick}")
@@ -274,10 +278,16 @@ class Worker:
     def _poison(self, message: ClusterMessage | None, now: datetime, detail: str) -> None:
         log.error("poison fan-out message: %s", redact(detail))
         row = AuditRow(
-            time=now.astimezone(UTC), project=SYSTEM_PROJECT, target="cluster", action="reconcile",
-            result=Result.FAILED, trigger="schedule", actor=f"fanout:{self.owner}",
+            time=now.astimezone(UTC),
+            project=SYSTEM_PROJECT,
+            target="cluster",
+            action="reconcile",
+            result=Result.FAILED,
+            trigger="schedule",
+            actor=f"fanout:{self.owner}",
             cluster=message.cluster.resource_id if message else None,
-            reason="poison queue message", error=redact(detail)[:1000],
+            reason="poison queue message",
+            error=redact(detail)[:1000],
             tick=message.tick if message else None,
         )
         self.audit.write([row])

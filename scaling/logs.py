@@ -20,11 +20,12 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterator, TextIO
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 from scaling.settings import Settings
 
@@ -39,7 +40,10 @@ CONTEXT_FIELDS = ("tick_id", "project", "cluster", "duration_ms")
 # Attributes every LogRecord has; anything else on a record came from `extra=` and goes into the line.
 # uvicorn's `color_message` is the same message with terminal colour codes: noise in a JSON line.
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
-    "message", "asctime", "color_message"}
+    "message",
+    "asctime",
+    "color_message",
+}
 # Secrets that must never reach a log line even if some code formats one into a message by mistake.
 _SECRET = re.compile(
     r"(?i)\b(AccountKey|SharedAccessKey|SharedAccessSignature|InstrumentationKey|sig|code|x-functions-key|"
@@ -101,7 +105,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
@@ -243,12 +248,19 @@ def record_tick(report: Any, *, meter: Any = None) -> TickSummary:
         actions.add(summary.actions, attributes)
         failures.add(summary.failures, attributes)
         duration.record(summary.duration_ms, attributes)
-    extra = {"event": "tick", "actions": summary.actions, "failures": summary.failures,
-             "duration_ms": round(summary.duration_ms, 1)}
+    extra = {
+        "event": "tick",
+        "actions": summary.actions,
+        "failures": summary.failures,
+        "duration_ms": round(summary.duration_ms, 1),
+    }
     if summary.tick_id:
         extra["tick_id"] = summary.tick_id
     logging.getLogger("scaling.tick").info(
-        "tick finished: %d actions, %d failures, %.0f ms", summary.actions, summary.failures, summary.duration_ms,
+        "tick finished: %d actions, %d failures, %.0f ms",
+        summary.actions,
+        summary.failures,
+        summary.duration_ms,
         extra=extra,
     )
     return summary
@@ -282,6 +294,6 @@ _default_instruments: tuple[Any, Any, Any] | None = None
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
-    if hasattr(value, "value") and isinstance(getattr(value, "value"), (str, int)):
+    if hasattr(value, "value") and isinstance(value.value, (str, int)):
         return value.value  # enums
     return str(value)

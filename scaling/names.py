@@ -8,9 +8,7 @@ from dataclasses import dataclass
 # RFC 1123 label, as Kubernetes uses it for namespaces and most object names.
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 # RFC 1123 subdomain: Deployment / StatefulSet names may contain dots.
-_DNS1123_SUBDOMAIN = re.compile(
-    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-)
+_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # AKS agent pool names (AgentPool.tsp).
 _AGENT_POOL = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 # ARM names: subscription GUID, resource group, managed cluster.

@@ -7,15 +7,14 @@ target; a targeted one names a single workload and wins over the project-wide on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Mapping
 
 from scaling import free_text
 from scaling.model import Project, WorkloadKind, WorkloadRef
 from scaling.names import dns1123_label, dns1123_subdomain
 
-UTC = timezone.utc
+UTC = UTC
 
 
 class OverrideAction(str, Enum):
@@ -48,9 +47,7 @@ class Override:
 
     @property
     def wants_up(self) -> bool:
-        return self.action is OverrideAction.UP or (
-            self.action is OverrideAction.REPLICAS and (self.replicas or 0) > 0
-        )
+        return self.action is OverrideAction.UP or (self.action is OverrideAction.REPLICAS and (self.replicas or 0) > 0)
 
     def describe(self) -> str:
         what = self.action.value if self.replicas is None else f"{self.action.value}={self.replicas}"
@@ -138,7 +135,9 @@ def new_override(
         if ref is None:
             raise OverrideError("action replicas needs a target (deployment/<namespace>/<name>)")
         if not isinstance(replicas, int) or isinstance(replicas, bool) or not 0 <= replicas <= max_replicas:
-            raise OverrideError(f"replicas {replicas!r} must be an integer from 0 to {max_replicas} (SCALING_MAX_REPLICAS)")
+            raise OverrideError(
+                f"replicas {replicas!r} must be an integer from 0 to {max_replicas} (SCALING_MAX_REPLICAS)"
+            )
     elif replicas is not None:
         raise OverrideError(f"replicas is only allowed with action replicas, not {action.value}")
     limit = now + timedelta(hours=max_hours)
@@ -155,9 +154,14 @@ def new_override(
                 f"until {until.isoformat()} is more than {max_hours} hours ahead (SCALING_MAX_OVERRIDE_HOURS)"
             )
     return Override(
-        project=project.name, action=action, until=until.astimezone(UTC),
-        reason=_text(reason, field="reason", limit=MAX_REASON), actor=_text(actor, field="actor", limit=MAX_ACTOR),
-        created=now.astimezone(UTC), target=ref, replicas=replicas,
+        project=project.name,
+        action=action,
+        until=until.astimezone(UTC),
+        reason=_text(reason, field="reason", limit=MAX_REASON),
+        actor=_text(actor, field="actor", limit=MAX_ACTOR),
+        created=now.astimezone(UTC),
+        target=ref,
+        replicas=replicas,
     )
 
 

@@ -29,26 +29,27 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Mapping, Protocol, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from scaling.plan.actions import Action, Change, Notice, ObjectChange, Outcome, PoolChange, Result, Why
-from scaling.storage.audit import AuditRow, AuditStore, row_for
 from scaling.clusters.kept_views import KeptViews
 from scaling.logs import log_context, new_tick_id, record_tick
 from scaling.model import Access, Project, ProjectError
 from scaling.names import ClusterId, is_dns1123_label
-from scaling.plan.observed import ObservedCluster, ObservedPool
 from scaling.override import Override
-from scaling.storage.overrides import OverrideStore
+from scaling.plan.actions import Action, Change, Notice, ObjectChange, Outcome, PoolChange, Result, Why
 from scaling.plan.decide import phase_of, plan
+from scaling.plan.observed import ObservedCluster, ObservedPool
 from scaling.plan.pools import describe
 from scaling.settings import Settings
+from scaling.storage.audit import AuditRow, AuditStore, row_for
+from scaling.storage.overrides import OverrideStore
 from scaling.storage.tables import TableNames
 
-UTC = timezone.utc
+UTC = UTC
 NOTICE_REPEAT = timedelta(hours=6)
 log = logging.getLogger("scaling.reconcile")
 
@@ -103,9 +104,13 @@ class Context:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, table_names: TableNames | None = None, clients=None,
+        cls,
+        settings: Settings,
+        *,
+        table_names: TableNames | None = None,
+        clients=None,
         run_command_poll: float = 5.0,
-    ) -> "Context":
+    ) -> Context:
         """Table Storage from the settings (tables created when missing), ARM / Kubernetes clients
         built lazily per cluster by `scaling.clusters.clients.Clients`. `run_command_poll`: seconds between
         run-command result polls (real run-commands take tens of seconds; the emulator far less)."""
@@ -125,7 +130,10 @@ class Context:
             projects=ProjectStore(service, names),
             overrides=OverrideStore(service, names.overrides),
             audit=AuditStore(service, names.audit),
-            workloads={Access.API: KubeApiBackend(clients), Access.RUN_COMMAND: RunCommandBackend(clients, poll_interval=run_command_poll)},
+            workloads={
+                Access.API: KubeApiBackend(clients),
+                Access.RUN_COMMAND: RunCommandBackend(clients, poll_interval=run_command_poll),
+            },
             pools=NodePoolBackend(clients),
         )
 
@@ -202,8 +210,15 @@ def report_bad_rows(errors: Sequence[ProjectError], now: datetime, context: Cont
     for error in errors:
         log.warning("not loaded: %s", error, extra={"project": error.project})
         if is_dns1123_label(error.project):
-            notices.append(Notice(None, f"row/{error.column}", f"row not loaded, project not scheduled: {error.message}",
-                                  Why(error.project), Result.FAILED))
+            notices.append(
+                Notice(
+                    None,
+                    f"row/{error.column}",
+                    f"row not loaded, project not scheduled: {error.message}",
+                    Why(error.project),
+                    Result.FAILED,
+                )
+            )
     _audit([Outcome(n, Result.FAILED) for n in notices], now, context, tick_id, "rows")
 
 
@@ -223,13 +238,28 @@ def tick(now: datetime, *, context: Context, dry_run: bool = False, tick_id: str
         workers = max(1, min(context.settings.cluster_concurrency, len(by_cluster)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cluster") as pool:
             futures = [
-                pool.submit(contextvars.copy_context().run, _run_cluster, cluster, members, loaded.overrides,
-                            now, context, tick_id, dry_run)
+                pool.submit(
+                    contextvars.copy_context().run,
+                    _run_cluster,
+                    cluster,
+                    members,
+                    loaded.overrides,
+                    now,
+                    context,
+                    tick_id,
+                    dry_run,
+                )
                 for cluster, members in sorted(by_cluster.items())
             ]
             clusters = tuple(f.result() for f in futures)
-        report = TickReport(tick_id, now, clusters, loaded.project_errors, loaded.override_errors,
-                            int((time.monotonic() - started) * 1000))
+        report = TickReport(
+            tick_id,
+            now,
+            clusters,
+            loaded.project_errors,
+            loaded.override_errors,
+            int((time.monotonic() - started) * 1000),
+        )
         record_tick(report)
         return report
 
@@ -256,8 +286,13 @@ def _check_now(now: datetime) -> None:
 
 
 def _run_cluster(
-    cluster: ClusterId, members: Sequence[Project], overrides: Sequence[Override], now: datetime,
-    context: Context, tick_id: str, dry_run: bool,
+    cluster: ClusterId,
+    members: Sequence[Project],
+    overrides: Sequence[Override],
+    now: datetime,
+    context: Context,
+    tick_id: str,
+    dry_run: bool,
 ) -> ClusterReport:
     started = time.monotonic()
     names = tuple(p.name for p in members)
@@ -283,8 +318,9 @@ def _run_cluster(
         for outcome in outcomes:
             _log(outcome)
         rows, calls, audit_error = _audit(outcomes, now, context, tick_id, audit_scope(cluster))
-    return ClusterReport(cluster, names, tuple(outcomes), error, audit_error, rows, calls,
-                         int((time.monotonic() - started) * 1000))
+    return ClusterReport(
+        cluster, names, tuple(outcomes), error, audit_error, rows, calls, int((time.monotonic() - started) * 1000)
+    )
 
 
 def access_of(members: Sequence[Project]) -> Access:
@@ -312,7 +348,11 @@ def observe(cluster: ClusterId, members: Sequence[Project], context: Context) ->
 
 
 def execute(
-    cluster: ClusterId, actions: Sequence[Action], members: Sequence[Project], context: Context, *,
+    cluster: ClusterId,
+    actions: Sequence[Action],
+    members: Sequence[Project],
+    context: Context,
+    *,
     dry_run: bool = False,
 ) -> list[Outcome]:
     """Act on `actions` (already in phase order) step by step; return one outcome per action, in order.
@@ -348,9 +388,11 @@ def execute(
             if failed is None:
                 go.append(index)
             else:
-                outcomes[index] = Outcome(actions[index], Result.BUSY,
-                                          f"held back: {failed} did not succeed earlier in this tick; "
-                                          "tried again every tick until it does")
+                outcomes[index] = Outcome(
+                    actions[index],
+                    Result.BUSY,
+                    f"held back: {failed} did not succeed earlier in this tick; tried again every tick until it does",
+                )
         changes = [actions[i] for i in go]
         if not changes:
             continue
@@ -391,15 +433,10 @@ def audit_scope(cluster: ClusterId) -> str:
 def _audit(
     outcomes: Iterable[Outcome], now: datetime, context: Context, tick_id: str, scope: str
 ) -> tuple[int, int, str | None]:
-    chosen = [
-        o for o in outcomes
-        if not isinstance(o.action, Notice) or context.notices.due(o.action, now)
-    ]
+    chosen = [o for o in outcomes if not isinstance(o.action, Notice) or context.notices.due(o.action, now)]
     if not chosen:
         return 0, 0, None
-    rows: list[AuditRow] = [
-        row_for(o, time=now, tick=tick_id, sequence=n, scope=scope) for n, o in enumerate(chosen)
-    ]
+    rows: list[AuditRow] = [row_for(o, time=now, tick=tick_id, sequence=n, scope=scope) for n, o in enumerate(chosen)]
     try:
         calls = context.audit.write(rows)
     except Exception as exc:  # noqa: BLE001 - the changes stand; their originals are on the objects
@@ -412,12 +449,26 @@ def _log(outcome: Outcome) -> None:
     action = outcome.action
     level = logging.WARNING if outcome.result in (Result.FAILED, Result.BUSY) else logging.INFO
     if isinstance(action, Notice):
-        log.log(level, "%s %s: %s", action.why.project, action.target, action.message,
-                extra={"project": action.why.project, "result": outcome.result.value})
+        log.log(
+            level,
+            "%s %s: %s",
+            action.why.project,
+            action.target,
+            action.message,
+            extra={"project": action.why.project, "result": outcome.result.value},
+        )
         return
     before, after = action.before, action.after
     if isinstance(action, PoolChange):
         before, after = describe(before), describe(after)
-    log.log(level, "%s %s %s -> %s: %s%s", action.why.project, action.target, before, after,
-            outcome.result.value, f" ({outcome.error})" if outcome.error else "",
-            extra={"project": action.why.project, "result": outcome.result.value})
+    log.log(
+        level,
+        "%s %s %s -> %s: %s%s",
+        action.why.project,
+        action.target,
+        before,
+        after,
+        outcome.result.value,
+        f" ({outcome.error})" if outcome.error else "",
+        extra={"project": action.why.project, "result": outcome.result.value},
+    )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 ARM_PUBLIC = "https://management.azure.com"
 AKS_SERVER_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
@@ -63,7 +63,7 @@ class Settings:
     appinsights_connection: str | None = None  # APPLICATIONINSIGHTS_CONNECTION_STRING
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         fanout = env.get("SCALING_FANOUT", "in-process").strip() or "in-process"
         if fanout not in ("in-process", "queue"):
@@ -92,7 +92,4 @@ class Settings:
     def redacted(self) -> dict[str, object]:
         """The settings with every secret replaced, safe to log."""
         secret = {"storage_connection", "api_key", "appinsights_connection"}
-        return {
-            name: ("***" if name in secret and value else value)
-            for name, value in self.__dict__.items()
-        }
+        return {name: ("***" if name in secret and value else value) for name, value in self.__dict__.items()}

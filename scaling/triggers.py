@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
+from scaling.fanout import SYSTEM_PROJECT, Worker, clusters_of, enqueue_tick, ensure_queue, instance_owner, queue_client
+from scaling.logs import new_tick_id, redact
 from scaling.plan.actions import Result
 from scaling.storage.audit import AuditRow, AuditStore
-from scaling.fanout import SYSTEM_PROJECT, Worker, clusters_of, enqueue_tick, ensure_queue, instance_owner, queue_client
 from scaling.storage.locks import LockStore
-from scaling.logs import new_tick_id, redact
 from scaling.storage.tables import TableNames, table_service
 
 log = logging.getLogger("scaling.triggers")
 
-UTC = timezone.utc
+UTC = UTC
 MAX_PENDING = 20_000  # about 4 MB of rows; beyond that the oldest are dropped (and the drop is logged)
 
 
@@ -83,9 +84,15 @@ def buffered(context: Any) -> AuditBuffer:
 
 def failed_tick_row(now: datetime, tick_id: str, error: BaseException) -> AuditRow:
     return AuditRow(
-        time=now.astimezone(UTC), project=SYSTEM_PROJECT, target="tick", action="reconcile",
-        result=Result.FAILED, actor="timer", reason="tick failed; the next tick retries",
-        error=redact(f"{type(error).__name__}: {error}")[:1000], tick=tick_id,
+        time=now.astimezone(UTC),
+        project=SYSTEM_PROJECT,
+        target="tick",
+        action="reconcile",
+        result=Result.FAILED,
+        actor="timer",
+        reason="tick failed; the next tick retries",
+        error=redact(f"{type(error).__name__}: {error}")[:1000],
+        tick=tick_id,
     )
 
 
@@ -136,8 +143,9 @@ def worker_for(context: Any, *, table_names: TableNames | None = None) -> Worker
             def reconcile_one(cluster, now, tick) -> None:
                 reconcile.reconcile_cluster(cluster, now, context, tick_id=tick)
 
-            worker = Worker(locks=locks, audit=buffered(context), reconcile=reconcile_one,
-                            owner=instance_owner(), requeue=requeue)
+            worker = Worker(
+                locks=locks, audit=buffered(context), reconcile=reconcile_one, owner=instance_owner(), requeue=requeue
+            )
             _workers[id(context)] = worker
         return worker
 

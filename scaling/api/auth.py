@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -46,7 +46,7 @@ class AuthConfig:
     @classmethod
     def from_env(
         cls, *, api_key: str | None, behind_functions_host: bool, env: Mapping[str, str] | None = None
-    ) -> "AuthConfig":
+    ) -> AuthConfig:
         env = os.environ if env is None else env
         return cls(
             api_key=api_key or None,

@@ -3,24 +3,24 @@ things the Functions app and `serve` need from the engine: build the context, ru
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Sequence
 
 from scaling import reconcile
-from scaling.plan.actions import Outcome
 from scaling.api.models import AuditView
-from scaling.storage.audit import AuditRow, override_row
 from scaling.model import Access, Project, ProjectError
 from scaling.names import ClusterId
-from scaling.plan.observed import ObservedCluster
 from scaling.override import Override
+from scaling.plan.actions import Outcome
+from scaling.plan.observed import ObservedCluster
 from scaling.reconcile import Context, TickReport
 from scaling.settings import Settings
+from scaling.storage.audit import AuditRow, override_row
 from scaling.storage.tables import TableNames
 
-UTC = timezone.utc
+UTC = UTC
 LAST_CHANGE_ROWS = 200  # how far back `last_change` looks in a project's audit partition
 
 
@@ -64,9 +64,19 @@ def import_if_empty(context: Context, path: Path) -> Seeded:
 
 def audit_view(row: AuditRow) -> AuditView:
     return AuditView(
-        time=row.time, project=row.project, cluster=row.cluster, target=row.target, action=row.action,
-        from_=row.from_, to=row.to, trigger=row.trigger, actor=row.actor, reason=row.reason,
-        result=row.result.value, error=row.error, duration_ms=row.duration_ms,
+        time=row.time,
+        project=row.project,
+        cluster=row.cluster,
+        target=row.target,
+        action=row.action,
+        from_=row.from_,
+        to=row.to,
+        trigger=row.trigger,
+        actor=row.actor,
+        reason=row.reason,
+        result=row.result.value,
+        error=row.error,
+        duration_ms=row.duration_ms,
     )
 
 
@@ -108,8 +118,15 @@ class ContextBackend:
             raise RuntimeError(report.error)
         return [o for o in report.outcomes if o.action.why.project == project.name]
 
-    def audit(self, *, project: str | None, since: datetime | None, until: datetime | None, limit: int,
-              continuation: str | None) -> tuple[Sequence[AuditView], str | None]:
+    def audit(
+        self,
+        *,
+        project: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        continuation: str | None,
+    ) -> tuple[Sequence[AuditView], str | None]:
         rows, token = self.context.audit.query(
             project=project, since=since, until=until, limit=limit, continuation=continuation
         )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,7 +42,7 @@ def error_body(message: str, detail: str, *, now: datetime | None = None) -> dic
         "status": "error",
         "message": message,
         "error": detail,
-        "timestamp": rfc3339(now or datetime.now(timezone.utc)),
+        "timestamp": rfc3339(now or datetime.now(UTC)),
     }
 
 
@@ -72,7 +73,10 @@ def describe_validation(exc: RequestValidationError, content_type: str | None = 
         loc = tuple(err.get("loc", ()))
         where = _where(loc)
         if kind == "json_invalid":
-            return "Invalid JSON", f"the request body is not valid JSON: {err.get('ctx', {}).get('error', 'parse error')}"
+            return (
+                "Invalid JSON",
+                f"the request body is not valid JSON: {err.get('ctx', {}).get('error', 'parse error')}",
+            )
         if loc == ("body",) and kind in ("model_attributes_type", "dict_type", "model_type"):
             if not _is_json(content_type):
                 got = f"'{content_type}'" if content_type else "none"

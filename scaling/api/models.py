@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
@@ -15,14 +15,14 @@ MAX_REASON = 500
 
 def rfc3339(value: datetime) -> str:
     """An instant as the reference API writes it: UTC, whole seconds, `Z` (`2025-07-17T10:00:00Z`)."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must include a time zone offset or 'Z' (e.g. 2026-11-24T22:00:00Z)")
     try:
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:00:00-14:00 is past the last representable UTC instant
         raise ValueError("is out of range once converted to UTC") from None
 
@@ -141,7 +141,7 @@ class DeploymentState(BaseModel):
     last_scale_time: UtcTime | None = None
     project: str
     original_replicas: int | None = None
-    override: "OverrideView | None" = None
+    override: OverrideView | None = None
 
 
 class StatusResponse(BaseModel):
@@ -208,7 +208,9 @@ class ProjectView(BaseModel):
 class ProjectsResponse(BaseModel):
     status: Literal["success"] = "success"
     projects: list[ProjectView]
-    errors: list[str] = Field(default_factory=list, description="Rows that could not be loaded: project, column, problem.")
+    errors: list[str] = Field(
+        default_factory=list, description="Rows that could not be loaded: project, column, problem."
+    )
     timestamp: UtcTime
 
 

@@ -23,10 +23,10 @@ from scaling.api.models import (
     rfc3339,
 )
 from scaling.api.service import service_of
-from scaling.storage.audit import DEFAULT_DAYS
 from scaling.api.views import check_until, check_year, override_view, to_override
 from scaling.override import OverrideError, parse_target
 from scaling.schedule.timeline import week_transitions
+from scaling.storage.audit import DEFAULT_DAYS
 
 router = APIRouter(prefix="/api/v1", tags=["projects"])
 
@@ -76,7 +76,12 @@ def set_override(
     service = service_of(request)
     loaded = service.project(project)
     override = to_override(
-        loaded, body.action, reason=body.reason, actor=who.actor, now=now, until=body.until,
+        loaded,
+        body.action,
+        reason=body.reason,
+        actor=who.actor,
+        now=now,
+        until=body.until,
         settings=request.app.state.settings,
     )
     applied = service.apply_override(loaded, override, now, who)
@@ -158,11 +163,12 @@ def audit(
         # Without a project every UTC day in the window is one partition to read: keep the window bounded.
         end = until or request.app.state.clock()
         if end - since > timedelta(days=MAX_AUDIT_DAYS):
-            raise ApiError(400, "Invalid request",
-                           f"without project, since..until may span at most {MAX_AUDIT_DAYS} days; "
-                           "narrow the window or give project")
+            raise ApiError(
+                400,
+                "Invalid request",
+                f"without project, since..until may span at most {MAX_AUDIT_DAYS} days; "
+                "narrow the window or give project",
+            )
     service = service_of(request)
-    rows, token = service.audit(
-        project=project, since=since, until=until, limit=limit, continuation=continuation
-    )
+    rows, token = service.audit(project=project, since=since, until=until, limit=limit, continuation=continuation)
     return AuditResponse(rows=rows, continuation=token, timestamp=request.app.state.clock())

@@ -50,9 +50,7 @@ NameParam = Annotated[DeploymentName, Path(description="Deployment name (DNS-112
 
 def _until(body_until: datetime | None, body_scheduled: datetime | None) -> datetime | None:
     if body_until is not None and body_scheduled is not None and body_until != body_scheduled:
-        raise ApiError(
-            400, "Invalid request", "give either until or scheduled_scale_up, not two different times"
-        )
+        raise ApiError(400, "Invalid request", "give either until or scheduled_scale_up, not two different times")
     return body_until or body_scheduled
 
 
@@ -72,8 +70,15 @@ def _scaled(applied: Applied, *, target: int, status: str, current: int) -> Scal
     )
 
 
-def _scale(request: Request, ref: WorkloadRef, who: Caller, action: OverrideAction, replicas: int | None,
-           reason: str, until: datetime | None) -> Applied:
+def _scale(
+    request: Request,
+    ref: WorkloadRef,
+    who: Caller,
+    action: OverrideAction,
+    replicas: int | None,
+    reason: str,
+    until: datetime | None,
+) -> Applied:
     now = request.app.state.clock()
     max_hours = request.app.state.settings.max_override_hours
     check_until(until, now, max_hours)  # bad input is refused before anything is looked up
@@ -81,7 +86,14 @@ def _scale(request: Request, ref: WorkloadRef, who: Caller, action: OverrideActi
     project = service.owner_of(ref)
     service.observed_workload(project, ref)  # 404 before anything is recorded
     override = to_override(
-        project, action, reason=reason, actor=who.actor, now=now, until=until, target=ref, replicas=replicas,
+        project,
+        action,
+        reason=reason,
+        actor=who.actor,
+        now=now,
+        until=until,
+        target=ref,
+        replicas=replicas,
         settings=request.app.state.settings,
     )
     return service.apply_override(project, override, now, who)
@@ -94,7 +106,10 @@ def _scale(request: Request, ref: WorkloadRef, who: Caller, action: OverrideActi
     summary="Scale a Deployment to zero (and hold it there until scheduled_scale_up / the next schedule change)",
 )
 def scale_to_zero(
-    namespace: NamespaceParam, name: NameParam, body: ScaleToZeroRequest, request: Request,
+    namespace: NamespaceParam,
+    name: NameParam,
+    body: ScaleToZeroRequest,
+    request: Request,
     who: Caller = Depends(caller),
 ) -> ScaleResponse:
     ref = WorkloadRef(WorkloadKind.DEPLOYMENT, namespace, name)
@@ -115,13 +130,19 @@ def scale_to_zero(
     summary="Scale a Deployment to a replica count (also down to a smaller non-zero count)",
 )
 def scale_up(
-    namespace: NamespaceParam, name: NameParam, body: ScaleUpRequest, request: Request,
+    namespace: NamespaceParam,
+    name: NameParam,
+    body: ScaleUpRequest,
+    request: Request,
     who: Caller = Depends(caller),
 ) -> ScaleResponse:
     limit = request.app.state.settings.max_replicas
     if body.replicas > limit:
-        raise ApiError(400, "Invalid request", f"body field replicas: {body.replicas} is above the limit {limit} "
-                                               "(SCALING_MAX_REPLICAS)")
+        raise ApiError(
+            400,
+            "Invalid request",
+            f"body field replicas: {body.replicas} is above the limit {limit} (SCALING_MAX_REPLICAS)",
+        )
     ref = WorkloadRef(WorkloadKind.DEPLOYMENT, namespace, name)
     until = _until(body.until, body.scheduled_scale_up)
     applied = _scale(request, ref, who, OverrideAction.REPLICAS, body.replicas, body.reason, until)

@@ -7,24 +7,24 @@ through `Backend`. scaling/api/backend.py implements `Backend` over the reconcil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 from fastapi import Request
 
-from scaling.plan.actions import Outcome, Result
 from scaling.api.auth import Caller
 from scaling.api.errors import ApiError
 from scaling.api.models import AuditView, ProjectView
 from scaling.api.views import active_for, project_view, recent_failures
+from scaling.clusters.per_cluster import each_cluster, observe_clusters
 from scaling.logs import said as _said  # a dependency's error, redacted, for a response body
 from scaling.model import Project, ProjectError, WorkloadRef
 from scaling.names import ClusterId
-from scaling.plan.observed import ObservedCluster, ObservedWorkload
 from scaling.override import Override
-from scaling.clusters.per_cluster import each_cluster, observe_clusters
-
+from scaling.plan.actions import Outcome, Result
+from scaling.plan.observed import ObservedCluster, ObservedWorkload
 
 RECENT = timedelta(days=1)  # how far back "last errors" look
 RECENT_ROWS = 500
@@ -53,7 +53,12 @@ class Backend(Protocol):
         """Plan and apply this project's changes now (audited like a tick's), returning the outcomes."""
 
     def audit(
-        self, *, project: str | None, since: datetime | None, until: datetime | None, limit: int,
+        self,
+        *,
+        project: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
         continuation: str | None,
     ) -> tuple[Sequence[AuditView], str | None]: ...
 
@@ -133,17 +138,25 @@ class ApiService:
         owners = [p for p in projects if p.manages(ref)]
         if len(owners) > 1:
             names = ", ".join(sorted(p.name for p in owners))
-            raise ApiError(409, f"Deployment {ref.namespace}/{ref.name} is owned by more than one project",
-                           f"projects {names} all manage it; fix their Namespaces / Workloads / Exclude columns")
+            raise ApiError(
+                409,
+                f"Deployment {ref.namespace}/{ref.name} is owned by more than one project",
+                f"projects {names} all manage it; fix their Namespaces / Workloads / Exclude columns",
+            )
         if owners:
             return owners[0]
         in_namespace = [p.name for p in projects if ref.namespace in p.namespaces]
         if not in_namespace:
             # The reference answers an unknown namespace with 404; the app knows no other namespaces.
-            raise ApiError(404, f"Deployment {ref.namespace}/{ref.name} not found",
-                           f"no project lists namespace {ref.namespace} in its Namespaces column")
-        detail = (f"namespace {ref.namespace} belongs to project(s) {', '.join(sorted(in_namespace))}, "
-                  "but their Workloads / Exclude columns leave this deployment out")
+            raise ApiError(
+                404,
+                f"Deployment {ref.namespace}/{ref.name} not found",
+                f"no project lists namespace {ref.namespace} in its Namespaces column",
+            )
+        detail = (
+            f"namespace {ref.namespace} belongs to project(s) {', '.join(sorted(in_namespace))}, "
+            "but their Workloads / Exclude columns leave this deployment out"
+        )
         raise ApiError(403, f"Deployment {ref.namespace}/{ref.name} is not owned by any project", detail)
 
     def _members(self, cluster: ClusterId) -> list[Project]:
@@ -162,8 +175,11 @@ class ApiService:
     def observed_workload(self, project: Project, ref: WorkloadRef) -> ObservedWorkload:
         workload = self.observe(project).workload(ref)
         if workload is None:
-            raise ApiError(404, f"Deployment {ref.namespace}/{ref.name} not found",
-                           f"no Deployment {ref.name} in namespace {ref.namespace} of cluster {project.cluster.name}")
+            raise ApiError(
+                404,
+                f"Deployment {ref.namespace}/{ref.name} not found",
+                f"no Deployment {ref.name} in namespace {ref.namespace} of cluster {project.cluster.name}",
+            )
         return workload
 
     def _overrides(self) -> Sequence[Override]:
@@ -186,15 +202,18 @@ class ApiService:
         overrides = self._overrides()
         seen = observe_clusters(self.backend, projects)
         recent = self._recent_rows(project=None, now=now)
-        views = [project_view(p, seen.get(p.cluster), overrides, now, recent_failures(recent, p.name))
-                 for p in sorted(projects, key=lambda p: p.name)]
+        views = [
+            project_view(p, seen.get(p.cluster), overrides, now, recent_failures(recent, p.name))
+            for p in sorted(projects, key=lambda p: p.name)
+        ]
         return views, [str(e) for e in errors]
 
     def _recent_rows(self, *, project: str | None, now: datetime) -> Sequence[AuditView]:
         """The last day's audit rows (one project's, or every project's), newest first, for 'last errors'."""
         try:
-            rows, _ = self.backend.audit(project=project, since=now - RECENT, until=None, limit=RECENT_ROWS,
-                                         continuation=None)
+            rows, _ = self.backend.audit(
+                project=project, since=now - RECENT, until=None, limit=RECENT_ROWS, continuation=None
+            )
             return rows
         except Exception:  # the state of the clusters still shows without the audit trail
             return ()
@@ -208,11 +227,17 @@ class ApiService:
         failures = recent_failures(self._recent_rows(project=name, now=now), name)
         return project_view(project, seen, self._overrides(), now, failures)
 
-    def audit(self, *, project: str | None, since: datetime | None, until: datetime | None, limit: int,
-              continuation: str | None) -> tuple[Sequence[AuditView], str | None]:
+    def audit(
+        self,
+        *,
+        project: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        continuation: str | None,
+    ) -> tuple[Sequence[AuditView], str | None]:
         try:
-            return self.backend.audit(project=project, since=since, until=until, limit=limit,
-                                      continuation=continuation)
+            return self.backend.audit(project=project, since=since, until=until, limit=limit, continuation=continuation)
         except ValueError as error:  # a continuation token that is not ours
             raise ApiError(400, "Invalid request", f"query parameter continuation: {_said(error)}") from error
         except Exception as error:
@@ -247,18 +272,24 @@ class ApiService:
     def apply_override(self, project: Project, override: Override, now: datetime, who: Caller) -> Applied:
         """Record the override and its audit row, then apply the project's changes at once."""
         if not project.enabled:
-            raise ApiError(409, f"Project {project.name} is disabled",
-                           "its row has Enabled: false, so the app does not scale its workloads; enable it first")
+            raise ApiError(
+                409,
+                f"Project {project.name} is disabled",
+                "its row has Enabled: false, so the app does not scale its workloads; enable it first",
+            )
         before = self.observed_workload(project, override.target) if override.target else None
         try:
             self.backend.save_override(override)
             self.backend.record_override(override, cleared=False, now=now)
         except Exception as error:
-            raise ApiError(503, "Table Storage unavailable", f"recording the override failed: {_said(error)}") from error
+            raise ApiError(
+                503, "Table Storage unavailable", f"recording the override failed: {_said(error)}"
+            ) from error
         return self._apply(project, override, before, now)
 
-    def clear_override(self, project: Project, ref: WorkloadRef | None, now: datetime,
-                       who: Caller) -> tuple[Override, Applied]:
+    def clear_override(
+        self, project: Project, ref: WorkloadRef | None, now: datetime, who: Caller
+    ) -> tuple[Override, Applied]:
         current = [o for o in self._overrides() if o.project == project.name and o.target == ref and o.active(now)]
         if not current:
             what = f"workload {ref}" if ref else f"project {project.name}"
@@ -267,31 +298,50 @@ class ApiService:
             for override in current:
                 self.backend.delete_override(override)
             newest = max(current, key=lambda o: o.created)
-            cleared = Override(project=newest.project, action=newest.action, until=now, reason=newest.reason,
-                               actor=who.actor, created=newest.created, target=newest.target,
-                               replicas=newest.replicas)
+            cleared = Override(
+                project=newest.project,
+                action=newest.action,
+                until=now,
+                reason=newest.reason,
+                actor=who.actor,
+                created=newest.created,
+                target=newest.target,
+                replicas=newest.replicas,
+            )
             self.backend.record_override(cleared, cleared=True, now=now)
         except Exception as error:
             raise ApiError(503, "Table Storage unavailable", f"clearing the override failed: {_said(error)}") from error
         return newest, self._apply(project, None, None, now, target=ref)
 
-    def _apply(self, project: Project, override: Override | None, before: ObservedWorkload | None,
-               now: datetime, target: WorkloadRef | None = None) -> Applied:
+    def _apply(
+        self,
+        project: Project,
+        override: Override | None,
+        before: ObservedWorkload | None,
+        now: datetime,
+        target: WorkloadRef | None = None,
+    ) -> Applied:
         target = override.target if override else target
         try:
             outcomes = tuple(self.backend.reconcile(project, now))
         except Exception as error:
-            raise ApiError(500, "Kubernetes API error",
-                           f"the override is recorded, but applying it failed: {_said(error)}; the next tick retries") from error
+            raise ApiError(
+                500,
+                "Kubernetes API error",
+                f"the override is recorded, but applying it failed: {_said(error)}; the next tick retries",
+            ) from error
         dry_run = self.dry_run or project.dry_run
         # One deployment: its change is the answer, so its failure is the response's. A whole project:
         # what could not be done now (a pool still busy) is listed and left to the next tick.
         blocking = _blocking(outcomes, ref_target(target)) if target is not None else None
         if blocking is not None:
             status = 409 if blocking.result is Result.BUSY else 500
-            raise ApiError(status, "Kubernetes API error" if status == 500 else "Conflict",
-                           f"{blocking.action.target}: {blocking.error or blocking.result.value}; the override is "
-                           "recorded and the next tick retries")
+            raise ApiError(
+                status,
+                "Kubernetes API error" if status == 500 else "Conflict",
+                f"{blocking.action.target}: {blocking.error or blocking.result.value}; the override is "
+                "recorded and the next tick retries",
+            )
         after = None
         if target is not None and before is not None:
             after = self.observed_workload(project, target)
@@ -311,5 +361,7 @@ def service_of(request: Request) -> ApiService:
     try:
         value: Any = request.app.state.context.get()
     except Exception as error:
-        raise ApiError(503, "Table Storage unavailable", f"connecting to Table Storage failed: {_said(error)}") from error
+        raise ApiError(
+            503, "Table Storage unavailable", f"connecting to Table Storage failed: {_said(error)}"
+        ) from error
     return value

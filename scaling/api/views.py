@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 
 from scaling.api.errors import ApiError
 from scaling.api.models import (
@@ -17,11 +17,11 @@ from scaling.api.models import (
     rfc3339,
 )
 from scaling.model import Project, WorkloadRef
-from scaling.plan.observed import ObservedCluster, ObservedWorkload
 from scaling.override import Override, OverrideAction, OverrideError, new_override
+from scaling.plan.observed import ObservedCluster, ObservedWorkload
 from scaling.settings import Settings
 
-UTC = timezone.utc
+UTC = UTC
 # The years a query may name: nothing the app records is older than the Unix epoch, and day arithmetic
 # near datetime's limits (years 1 and 9999) overflows. The savings report's months use the same range.
 FIRST_YEAR, LAST_YEAR = 1970, 9000
@@ -30,8 +30,9 @@ FIRST_YEAR, LAST_YEAR = 1970, 9000
 def check_year(value: date | None, where: str) -> None:
     """400 naming `where` when `value` (a date or datetime) lies outside FIRST_YEAR..LAST_YEAR."""
     if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ApiError(400, "Invalid request",
-                       f"{where} {value.isoformat()}: the year must be within {FIRST_YEAR}-{LAST_YEAR}")
+        raise ApiError(
+            400, "Invalid request", f"{where} {value.isoformat()}: the year must be within {FIRST_YEAR}-{LAST_YEAR}"
+        )
 
 
 def check_until(until: datetime | None, now: datetime, max_hours: int) -> datetime | None:
@@ -49,21 +50,40 @@ def check_until(until: datetime | None, now: datetime, max_hours: int) -> dateti
     return until.astimezone(UTC)
 
 
-def to_override(project: Project, action: OverrideAction | str, *, reason: str, actor: str, now: datetime,
-                until: datetime | None, settings: Settings, target: WorkloadRef | None = None,
-                replicas: int | None = None) -> Override:
+def to_override(
+    project: Project,
+    action: OverrideAction | str,
+    *,
+    reason: str,
+    actor: str,
+    now: datetime,
+    until: datetime | None,
+    settings: Settings,
+    target: WorkloadRef | None = None,
+    replicas: int | None = None,
+) -> Override:
     """A validated override (scaling.storage.overrides.new_override): `until` defaults to the project's next
     schedule change, capped at SCALING_MAX_OVERRIDE_HOURS. A rule it breaks is a 400."""
     try:
         return new_override(
-            project, action, reason=reason, actor=actor, now=now, max_hours=settings.max_override_hours,
-            until=until, target=target, replicas=replicas, max_replicas=settings.max_replicas,
+            project,
+            action,
+            reason=reason,
+            actor=actor,
+            now=now,
+            max_hours=settings.max_override_hours,
+            until=until,
+            target=target,
+            replicas=replicas,
+            max_replicas=settings.max_replicas,
         )
     except OverrideError as error:
         raise ApiError(400, "Invalid request", str(error)) from None
 
 
-def active_for(overrides: Iterable[Override], project: str, target: WorkloadRef | None, now: datetime) -> Override | None:
+def active_for(
+    overrides: Iterable[Override], project: str, target: WorkloadRef | None, now: datetime
+) -> Override | None:
     """The newest active override of `project` for exactly `target` (None: the project-wide one)."""
     matching = [o for o in overrides if o.project == project and o.target == target and o.active(now)]
     return max(matching, key=lambda o: o.created) if matching else None
@@ -104,8 +124,10 @@ def recent_failures(rows: Iterable[AuditView], project: str, limit: int = 3) -> 
             continue
         settled.add(row.target)
         if row.result in ("failed", "busy"):
-            found.append(f"{rfc3339(row.time)} {row.target} {row.action}: {row.result}"
-                         + (f" ({row.error})" if row.error else ""))
+            found.append(
+                f"{rfc3339(row.time)} {row.target} {row.action}: {row.result}"
+                + (f" ({row.error})" if row.error else "")
+            )
             if len(found) == limit:
                 break
     return found

@@ -17,8 +17,9 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Mapping, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
@@ -35,7 +36,11 @@ STORAGE = 3  # Table Storage is not configured, not reachable, or refused the re
 CONFLICT = 4  # a row changed in the table while it was being written; nothing of it was overwritten
 
 COMMAND_MODULES = (
-    "scaling.cli.schedules", "scaling.cli.plan", "scaling.cli.overrides", "scaling.cli.audit", "scaling.cli.report",
+    "scaling.cli.schedules",
+    "scaling.cli.plan",
+    "scaling.cli.overrides",
+    "scaling.cli.audit",
+    "scaling.cli.report",
     "scaling.cli.reconcile",
     "scaling.cli.serve",
 )
@@ -65,7 +70,7 @@ class Context:
         except SettingsError as exc:
             raise CliError(str(exc), USAGE) from None
 
-    def store(self) -> "ProjectStore":
+    def store(self) -> ProjectStore:
         """A ProjectStore on the configured storage, its tables created when missing."""
         from scaling.storage.projects import ProjectStore
 

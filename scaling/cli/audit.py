@@ -12,11 +12,14 @@ from scaling.storage.tables import StorageNotConfigured, ensure_tables, table_se
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "audit", help="print audit rows, newest first",
+        "audit",
+        help="print audit rows, newest first",
         description="Audit rows newest first: every decision and action (scaled, reported, failed, dry-run).",
     )
     parser.add_argument("--project", help="only this project's rows")
-    parser.add_argument("--since", type=instant, help="from this instant (ISO 8601 with offset, e.g. 2026-11-30T00:00Z)")
+    parser.add_argument(
+        "--since", type=instant, help="from this instant (ISO 8601 with offset, e.g. 2026-11-30T00:00Z)"
+    )
     parser.add_argument("--until", type=instant, help="before this instant (ISO 8601 with offset)")
     parser.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
     parser.add_argument("--json", action="store_true", help="one JSON array instead of a table")
@@ -59,8 +62,13 @@ def run(args: argparse.Namespace, ctx) -> int:
     token = None
     try:
         while len(rows) < args.limit:
-            page, token = store.query(project=args.project, since=args.since, until=args.until,
-                                      limit=min(1000, args.limit - len(rows)), continuation=token)
+            page, token = store.query(
+                project=args.project,
+                since=args.since,
+                until=args.until,
+                limit=min(1000, args.limit - len(rows)),
+                continuation=token,
+            )
             rows += page
             if token is None:
                 break

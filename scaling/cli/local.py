@@ -18,11 +18,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, TextIO
+from typing import Any, TextIO
 
 from scaling.schedule.ncrontab import Ncrontab
 from scaling.settings import Settings
@@ -80,10 +81,23 @@ def start_azurite(stack: ExitStack) -> str:
     blob, queue, table = free_port(), free_port(), free_port()
     process = subprocess.Popen(
         [
-            str(AZURITE), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
-            "--blobHost", "127.0.0.1", "--blobPort", str(blob),
-            "--queueHost", "127.0.0.1", "--queuePort", str(queue),
-            "--tableHost", "127.0.0.1", "--tablePort", str(table),
+            str(AZURITE),
+            "--silent",
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--loose",
+            "--blobHost",
+            "127.0.0.1",
+            "--blobPort",
+            str(blob),
+            "--queueHost",
+            "127.0.0.1",
+            "--queuePort",
+            str(queue),
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(table),
         ],
         cwd=workdir,
         stdout=subprocess.DEVNULL,
@@ -119,8 +133,14 @@ class Timer:
     Like the Functions timer: one run at a time, a run that overlaps the next slot makes that slot past
     due, and a past-due slot runs once (not once per missed slot)."""
 
-    def __init__(self, schedule: Ncrontab, tick: Callable[[datetime], Any], *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc), poll: float = 30) -> None:
+    def __init__(
+        self,
+        schedule: Ncrontab,
+        tick: Callable[[datetime], Any],
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        poll: float = 30,
+    ) -> None:
         self.schedule = schedule
         self.poll = poll  # longest sleep before the clock is read again (it may jump: laptop sleep)
         self.tick = tick
@@ -129,7 +149,7 @@ class Timer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="aks-hours-timer", daemon=True)
 
-    def start(self) -> "Timer":
+    def start(self) -> Timer:
         self._thread.start()
         return self
 
@@ -178,8 +198,9 @@ def project_lines(projects: Sequence[Any], now: datetime) -> list[str]:
         schedule = project.schedule
         state = "up" if schedule.is_up(now) else "down"
         change = schedule.next_change(now)
-        until = (f"until {change.astimezone(schedule.zone):%a %H:%M} {schedule.timezone}" if change
-                 else "(never changes)")
+        until = (
+            f"until {change.astimezone(schedule.zone):%a %H:%M} {schedule.timezone}" if change else "(never changes)"
+        )
         extra = "" if project.enabled else "  [disabled]"
         lines.append(f"{project.name:<16} {state:<4} {until}{extra}")
     return lines
@@ -188,14 +209,26 @@ def project_lines(projects: Sequence[Any], now: datetime) -> list[str]:
 def example_project(projects: Sequence[Any]) -> str:
     """The project the curl examples use: an enabled one reached directly whose schedule changes."""
     for project in projects:
-        if project.enabled and project.access.value == "api" and project.schedule.next_change(
-                datetime.now(timezone.utc)) is not None:
+        if (
+            project.enabled
+            and project.access.value == "api"
+            and project.schedule.next_change(datetime.now(UTC)) is not None
+        ):
             return project.name
     return projects[0].name if projects else "<project>"
 
 
-def banner(*, url: str, key: str, generated: bool, started: list[str], projects: list[str], example: str,
-           timer: str, next_run: datetime) -> str:
+def banner(
+    *,
+    url: str,
+    key: str,
+    generated: bool,
+    started: list[str],
+    projects: list[str],
+    example: str,
+    timer: str,
+    next_run: datetime,
+) -> str:
     """What `serve` prints once it listens: URLs, the key, the projects, and curl examples to paste."""
     auth = f'-H "Authorization: Bearer {key}"'
     lines = [
@@ -204,7 +237,8 @@ def banner(*, url: str, key: str, generated: bool, started: list[str], projects:
         f"  status page:         {url}/#key={key}",
         f"  API docs (OpenAPI):  {url}/docs   ({url}/openapi.json)",
         f"  health / ready:      {url}/health   {url}/ready",
-        f"  API key:             {key}" + ("   (generated for this run; set SCALING_API_KEY to fix it)" if generated else ""),
+        f"  API key:             {key}"
+        + ("   (generated for this run; set SCALING_API_KEY to fix it)" if generated else ""),
         f"  timer:               '{timer}' (NCRONTAB, UTC); next tick {next_run:%Y-%m-%d %H:%M:%S}Z",
     ]
     lines += [f"  started:             {item}" for item in started]
@@ -217,7 +251,7 @@ def banner(*, url: str, key: str, generated: bool, started: list[str], projects:
         f"  curl -s {auth} {url}/api/v1/projects",
         f"  curl -s {auth} '{url}/api/v1/projects/{example}/plan?days=7'",
         f"  curl -s -X POST {auth} -H 'Content-Type: application/json' \\",
-        f"       -d '{{\"action\":\"down\",\"reason\":\"trying aks-hours\"}}' {url}/api/v1/projects/{example}/override",
+        f'       -d \'{{"action":"down","reason":"trying aks-hours"}}\' {url}/api/v1/projects/{example}/override',
         f"  curl -s -X DELETE {auth} {url}/api/v1/projects/{example}/override",
         f"  curl -s {auth} '{url}/api/v1/audit?project={example}&limit=20'",
         "",
@@ -248,8 +282,9 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-def local_settings(settings: Settings, *, storage: str | None = None, arm: dict[str, Any] | None = None,
-                   api_key: str | None = None) -> Settings:
+def local_settings(
+    settings: Settings, *, storage: str | None = None, arm: dict[str, Any] | None = None, api_key: str | None = None
+) -> Settings:
     """`settings` with what `serve` started filled in (never overriding what was configured)."""
     changes: dict[str, Any] = {}
     if storage:
@@ -284,8 +319,9 @@ def start_emulator(stack: ExitStack, config: Path, delay: float | None) -> dict[
         raise LocalError(f"emulator configuration {config} not found")
     emulator = Emulator(config)
     if delay is not None:
-        emulator.set_delays(pool_operation=delay, run_command=delay, ready=delay, hpa_sync=delay,
-                            lro_retry_after=min(delay, 1.0))
+        emulator.set_delays(
+            pool_operation=delay, run_command=delay, ready=delay, hpa_sync=delay, lro_retry_after=min(delay, 1.0)
+        )
     emulator.start()
     stack.callback(emulator.stop)
     return emulator.env()
@@ -297,9 +333,9 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
 
     import uvicorn
 
-    from scaling.page.app import create_app
     from scaling.api.backend import build_context, import_if_empty, run_tick
     from scaling.logs import configure_logging
+    from scaling.page.app import create_app
     from scaling.schedule.ncrontab import parse as parse_ncrontab
 
     settings = Settings.from_env(env)
@@ -317,7 +353,9 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
         merged = dict(env)
         if needs_emulator(env):
             merged.update(start_emulator(stack, options.clusters, options.emulator_delay))
-            started.append(f"AKS emulator ({options.clusters.relative_to(ROOT) if options.clusters.is_relative_to(ROOT) else options.clusters})")
+            started.append(
+                f"AKS emulator ({options.clusters.relative_to(ROOT) if options.clusters.is_relative_to(ROOT) else options.clusters})"
+            )
         key, generated = api_key_for(settings)
         local = local_settings(Settings.from_env(merged), storage=storage, api_key=key)
         context = build_context(local)
@@ -334,13 +372,23 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
 
         timer = Timer(schedule, tick)
         if options.tick_now:
-            timer.run_once(datetime.now(timezone.utc))
+            timer.run_once(datetime.now(UTC))
         timer.start()
         stack.callback(timer.stop)
         loaded = context.projects.load().projects
-        echo(banner(url=url, key=key, generated=generated, started=started,
-                    projects=project_lines(loaded, datetime.now(timezone.utc)), example=example_project(loaded),
-                    timer=settings.timer_schedule, next_run=timer.next_run()), out)
+        echo(
+            banner(
+                url=url,
+                key=key,
+                generated=generated,
+                started=started,
+                projects=project_lines(loaded, datetime.now(UTC)),
+                example=example_project(loaded),
+                timer=settings.timer_schedule,
+                next_run=timer.next_run(),
+            ),
+            out,
+        )
         server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
         try:
             server.run(sockets=[sock])

@@ -6,19 +6,20 @@ import argparse
 import getpass
 import socket
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from scaling.storage.audit import AuditStore, override_row
 from scaling.cli.audit import instant, tables
 from scaling.override import OverrideError, new_override, parse_target
+from scaling.storage.audit import AuditStore, override_row
 from scaling.storage.overrides import OverrideStore
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "override", help="hold a project (or one workload) up or down for a while",
+        "override",
+        help="hold a project (or one workload) up or down for a while",
         description="Overrides win over the schedule until they expire (default: the next schedule change).",
     )
     commands = parser.add_subparsers(dest="override_command", metavar="SUBCOMMAND", required=True)
@@ -68,13 +69,22 @@ def run_set(args: argparse.Namespace, ctx) -> int:
     project = loaded.get(args.project)
     if project is None:
         bad = [str(e) for e in loaded.errors if e.project == args.project]
-        raise CliError(f"project {args.project!r} " + ("does not load: " + "; ".join(bad) if bad else "does not exist"), INVALID)
+        raise CliError(
+            f"project {args.project!r} " + ("does not load: " + "; ".join(bad) if bad else "does not exist"), INVALID
+        )
     now = _now(args)
     try:
         override = new_override(
-            project, args.action, reason=args.reason, actor=_actor(args), now=now,
-            max_hours=settings.max_override_hours, until=args.until, target=args.target,
-            replicas=args.replicas, max_replicas=settings.max_replicas,
+            project,
+            args.action,
+            reason=args.reason,
+            actor=_actor(args),
+            now=now,
+            max_hours=settings.max_override_hours,
+            until=args.until,
+            target=args.target,
+            replicas=args.replicas,
+            max_replicas=settings.max_replicas,
         )
     except (OverrideError, ValueError) as exc:
         raise CliError(str(exc), INVALID) from None
@@ -112,12 +122,21 @@ def run_list(args: argparse.Namespace, ctx) -> int:
         key=lambda o: (o.project, str(o.target or "")),
     )
     if args.json:
-        ctx.json([
-            {"project": o.project, "target": str(o.target) if o.target else None, "action": o.action.value,
-             "replicas": o.replicas, "until": o.until.isoformat(), "reason": o.reason, "actor": o.actor,
-             "created": o.created.isoformat()}
-            for o in active
-        ])
+        ctx.json(
+            [
+                {
+                    "project": o.project,
+                    "target": str(o.target) if o.target else None,
+                    "action": o.action.value,
+                    "replicas": o.replicas,
+                    "until": o.until.isoformat(),
+                    "reason": o.reason,
+                    "actor": o.actor,
+                    "created": o.created.isoformat(),
+                }
+                for o in active
+            ]
+        )
     else:
         for o in active:
             ctx.out(f"{o.describe()}  by {o.actor}: {o.reason}")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from scaling.cli import INVALID, OK, CliError, Context
 from scaling.cli.schedules import describe, errors_json, load_file, print_errors
 from scaling.model import NodePoolAction, Project
-from scaling.storage.rows import LoadedProjects
 from scaling.schedule.timeline import ASCII, UNICODE, week_chart
+from scaling.storage.rows import LoadedProjects
 
-UTC = timezone.utc
+UTC = UTC
 MAX_DAYS = 31
 
 
@@ -26,7 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--project", action="append", metavar="NAME", help="only this project (repeatable)")
     parser.add_argument("--days", type=_days, default=7, help=f"how many days to show (1-{MAX_DAYS}, default 7)")
     parser.add_argument(
-        "--from", dest="start", type=_instant, metavar="ISO",
+        "--from",
+        dest="start",
+        type=_instant,
+        metavar="ISO",
         help="start instant with an offset, e.g. 2026-11-30T00:00+09:00 or 2026-11-30T00:00Z (default now)",
     )
     parser.add_argument("--file", metavar="FILE", help="plan a schedules file instead of the table (no storage)")
@@ -76,12 +79,14 @@ def _plan(args: argparse.Namespace, ctx: Context) -> int:
     end = start + timedelta(days=args.days)
     weeks = [project_week(p, start=start, end=end) for p in projects]
     if args.json:
-        ctx.json({
-            "from": start.isoformat(),
-            "to": end.isoformat(),
-            "projects": [_week_json(w) for w in weeks],
-            "errors": errors_json(errors),
-        })
+        ctx.json(
+            {
+                "from": start.isoformat(),
+                "to": end.isoformat(),
+                "projects": [_week_json(w) for w in weeks],
+                "errors": errors_json(errors),
+            }
+        )
         return INVALID if errors else OK
     ctx.out(f"Plan from {_utc(start)} to {_utc(end)} ({_count(args.days, 'day')}), {_count(len(weeks), 'project')}")
     for week in weeks:
@@ -94,7 +99,9 @@ def _plan(args: argparse.Namespace, ctx: Context) -> int:
         if not week.changes:
             ctx.out(f"  no change in these {args.days} days")
     if weeks:
-        style = ASCII if args.ascii or not _can_encode(ctx, UNICODE.up + UNICODE.mixed + UNICODE.day_separator) else UNICODE
+        style = (
+            ASCII if args.ascii or not _can_encode(ctx, UNICODE.up + UNICODE.mixed + UNICODE.day_separator) else UNICODE
+        )
         rows = [(w.project.name, w.project.schedule, w.project.schedule.zone) for w in weeks]
         ctx.out()
         ctx.out(week_chart(rows, start=start, days=args.days, style=style))
@@ -132,8 +139,7 @@ def _week_json(week: ProjectWeek) -> dict[str, object]:
         "dry_run": week.project.dry_run,
         "up_at_start": week.up_at_start,
         "changes": [
-            {"what": c.what, "utc": c.at.isoformat(), "local": c.at.astimezone(zone).isoformat()}
-            for c in week.changes
+            {"what": c.what, "utc": c.at.isoformat(), "local": c.at.astimezone(zone).isoformat()} for c in week.changes
         ],
     }
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from scaling.plan.actions import Notice, PoolChange
 from scaling.cli.audit import instant, tables
+from scaling.plan.actions import Notice, PoolChange
 from scaling.plan.pools import describe
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "reconcile", help="run one tick: observe, plan, scale, audit",
+        "reconcile",
+        help="run one tick: observe, plan, scale, audit",
         description="One timer tick over every cluster with an enabled project (the timer does the same "
         "every few minutes under `serve` or Azure Functions).",
     )
@@ -39,16 +40,31 @@ def run(args: argparse.Namespace, ctx) -> int:
     report = tick(now, context=context, dry_run=args.dry_run)
     lines = [_line(o) for o in report.outcomes]
     if args.json:
-        ctx.json({
-            "tick": report.tick_id, "now": now.isoformat(), "duration_ms": report.duration_ms,
-            "outcomes": lines, "project_errors": list(report.project_errors),
-            "override_errors": list(report.override_errors),
-            "clusters": [{"cluster": str(c.cluster), "error": c.error, "audit_error": c.audit_error,
-                          "audit_rows": c.rows, "duration_ms": c.duration_ms} for c in report.clusters],
-        })
+        ctx.json(
+            {
+                "tick": report.tick_id,
+                "now": now.isoformat(),
+                "duration_ms": report.duration_ms,
+                "outcomes": lines,
+                "project_errors": list(report.project_errors),
+                "override_errors": list(report.override_errors),
+                "clusters": [
+                    {
+                        "cluster": str(c.cluster),
+                        "error": c.error,
+                        "audit_error": c.audit_error,
+                        "audit_rows": c.rows,
+                        "duration_ms": c.duration_ms,
+                    }
+                    for c in report.clusters
+                ],
+            }
+        )
     else:
-        ctx.out(f"tick {report.tick_id} at {now:%Y-%m-%d %H:%M:%S}Z: {report.actions} changes, "
-                f"{report.failures} failed, {report.duration_ms} ms")
+        ctx.out(
+            f"tick {report.tick_id} at {now:%Y-%m-%d %H:%M:%S}Z: {report.actions} changes, "
+            f"{report.failures} failed, {report.duration_ms} ms"
+        )
         for line in lines:
             ctx.out(f"  {line['result']:<8} {line['project']:<16} {line['target']:<40} {line['change']}")
         for error in report.project_errors + report.override_errors:
@@ -69,5 +85,4 @@ def _line(outcome) -> dict[str, str]:
         change = f"{action.before} -> {action.after}"
     if outcome.error:
         change += f" ({outcome.error})"
-    return {"result": outcome.result.value, "project": action.why.project, "target": action.target,
-            "change": change}
+    return {"result": outcome.result.value, "project": action.why.project, "target": action.target, "change": change}

@@ -12,19 +12,20 @@ not fail the report: its pools are reported without a VM size (so without cost) 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from scaling.cli import INVALID, OK, CliError, Context
 from scaling.page.savings import (
-    to_csv,
     PriceTable,
     SavingsError,
     SavingsReport,
     compute_savings,
     month_range,
     read_audit,
+    to_csv,
     vm_sizes_of,
 )
 
@@ -45,8 +46,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     parser.add_argument("--json", action="store_const", const="json", dest="format", help="same as --format json")
     parser.add_argument("--prices", help="price table JSON file (VM size -> hourly price)")
-    parser.add_argument("--vm-size", action="append", default=[], metavar="POOL=SIZE",
-                        help="VM size of a pool whose cluster cannot be listed (repeatable)")
+    parser.add_argument(
+        "--vm-size",
+        action="append",
+        default=[],
+        metavar="POOL=SIZE",
+        help="VM size of a pool whose cluster cannot be listed (repeatable)",
+    )
     parser.add_argument("--no-arm", action="store_true", help="do not list node pools; use --vm-size only")
     parser.add_argument("--now", help="ISO instant to cut the month at (default: now)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -69,16 +75,21 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from scaling.storage.tables import table_service
 
     audit = AuditStore(table_service(ctx.settings()), ctx.table_names.audit)
-    rows = read_audit(lambda **kw: audit.query(now=now, **kw), month=args.month, zone=args.zone,
-                      progress=lambda n: progress(f"audit rows read: {n}"))
+    rows = read_audit(
+        lambda **kw: audit.query(now=now, **kw),
+        month=args.month,
+        zone=args.zone,
+        progress=lambda n: progress(f"audit rows read: {n}"),
+    )
     sizes: dict[Any, str] = dict(manual)
     notes: list[str] = []
     if not args.no_arm:
         sizes.update(_observed_sizes(ctx, sorted({p.cluster for p in loaded.projects}), progress, notes))
     schedules = {p.name: (p.schedule, p.warmup_minutes) for p in loaded.projects}
     try:
-        report = compute_savings(rows, month=args.month, zone=args.zone, now=now, prices=prices, vm_sizes=sizes,
-                                 schedules=schedules)
+        report = compute_savings(
+            rows, month=args.month, zone=args.zone, now=now, prices=prices, vm_sizes=sizes, schedules=schedules
+        )
     except SavingsError as error:
         raise CliError(str(error), INVALID) from None
     report = _with_notes(report, notes)
@@ -91,8 +102,6 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     return OK
 
 
-
-
 def to_table(report: SavingsReport) -> str:
     """A plain-text table for people: pools grouped by project, totals, then the notes."""
     header = ("project", "pool", "vm size", "hours down", "node-hours", f"cost {report.currency}")
@@ -100,13 +109,23 @@ def to_table(report: SavingsReport) -> str:
     for project in report.projects:
         for pool in (p for p in report.pools if p.project == project.project):
             flags = ("*" if pool.estimated else "") + (" (still down)" if pool.still_down else "")
-            lines.append((pool.project, pool.pool + flags, pool.vm_size or "?", f"{pool.hours_down:.1f}",
-                          f"{pool.node_hours:.1f}", "-" if pool.cost is None else f"{pool.cost:.2f}"))
+            lines.append(
+                (
+                    pool.project,
+                    pool.pool + flags,
+                    pool.vm_size or "?",
+                    f"{pool.hours_down:.1f}",
+                    f"{pool.node_hours:.1f}",
+                    "-" if pool.cost is None else f"{pool.cost:.2f}",
+                )
+            )
         lines.append(("", "total", "", "", f"{project.node_hours:.1f}", f"{project.cost:.2f}"))
     lines.append(("ALL", "", "", "", f"{report.total_node_hours:.1f}", f"{report.total_cost:.2f}"))
     widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    text = [f"Savings {report.month} ({report.zone}), {_z(report.start)} to {_z(report.end)}; "
-            f"prices as of {report.prices_as_of}"]
+    text = [
+        f"Savings {report.month} ({report.zone}), {_z(report.start)} to {_z(report.end)}; "
+        f"prices as of {report.prices_as_of}"
+    ]
     for row in lines:
         cells = [cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
         text.append("  ".join(cells).rstrip())
@@ -123,7 +142,7 @@ def to_table(report: SavingsReport) -> str:
 
 def _now(text: str | None) -> datetime:
     if not text:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -178,6 +197,4 @@ def _with_notes(report: SavingsReport, notes: list[str]) -> SavingsReport:
 
 
 def _z(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%MZ")
-
-
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")

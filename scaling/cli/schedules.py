@@ -101,11 +101,13 @@ def _validate(args: argparse.Namespace, ctx: Context) -> int:
     loaded = file.loaded
     code = INVALID if loaded.errors else OK
     if args.json:
-        ctx.json({
-            "file": file.source,
-            "valid": [{"name": p.name, **project_to_row(p)} for p in loaded.projects],
-            "errors": errors_json(loaded.errors),
-        })
+        ctx.json(
+            {
+                "file": file.source,
+                "valid": [{"name": p.name, **project_to_row(p)} for p in loaded.projects],
+                "errors": errors_json(loaded.errors),
+            }
+        )
         return code
     total = len(file.names)
     if loaded.errors:
@@ -121,8 +123,10 @@ def _import(args: argparse.Namespace, ctx: Context) -> int:
     file = load_file(args.file)
     loaded = file.loaded
     if loaded.errors and not args.skip_invalid:
-        ctx.err(f"{file.source}: {len(loaded.invalid_names)} of {len(file.names)} projects invalid; nothing imported "
-                "(fix them, or pass --skip-invalid to import the others):")
+        ctx.err(
+            f"{file.source}: {len(loaded.invalid_names)} of {len(file.names)} projects invalid; nothing imported "
+            "(fix them, or pass --skip-invalid to import the others):"
+        )
         print_errors(ctx, loaded.errors)
         return INVALID
     if args.prune and not file.names:
@@ -134,28 +138,33 @@ def _import(args: argparse.Namespace, ctx: Context) -> int:
     pruned = store.prune(file.names, current=current) if args.prune else None
     conflicts = written.conflicts + (pruned.conflicts if pruned else ())
     if args.json:
-        ctx.json({
-            "table": ctx.table_names.projects,
-            "added": written.added,
-            "updated": written.updated,
-            "unchanged": written.unchanged,
-            "deleted": pruned.deleted if pruned else [],
-            "skipped": errors_json(loaded.errors),
-            "conflicts": [{"project": c.project, "message": c.message} for c in conflicts],
-        })
+        ctx.json(
+            {
+                "table": ctx.table_names.projects,
+                "added": written.added,
+                "updated": written.updated,
+                "unchanged": written.unchanged,
+                "deleted": pruned.deleted if pruned else [],
+                "skipped": errors_json(loaded.errors),
+                "conflicts": [{"project": c.project, "message": c.message} for c in conflicts],
+            }
+        )
     else:
         ctx.out(f"{file.source} -> table {ctx.table_names.projects} at {ctx.storage_url}")
-        for label, names in (("added", written.added), ("updated", written.updated),
-                             ("unchanged", written.unchanged)):
+        for label, names in (("added", written.added), ("updated", written.updated), ("unchanged", written.unchanged)):
             ctx.out(f"  {label:<9} {len(names):>4}  {', '.join(names)}".rstrip())
         if pruned is not None:
             ctx.out(f"  {'pruned':<9} {len(pruned.deleted):>4}  {', '.join(pruned.deleted)}".rstrip())
         if loaded.errors:
-            ctx.err(f"skipped {len(loaded.invalid_names)} invalid projects (--skip-invalid); their rows were not changed:")
+            ctx.err(
+                f"skipped {len(loaded.invalid_names)} invalid projects (--skip-invalid); their rows were not changed:"
+            )
             print_errors(ctx, loaded.errors)
         if conflicts:
-            ctx.err(f"{len(conflicts)} rows changed in the table while importing and were left as they are; "
-                    "check them and run the import again:")
+            ctx.err(
+                f"{len(conflicts)} rows changed in the table while importing and were left as they are; "
+                "check them and run the import again:"
+            )
             for conflict in conflicts:
                 ctx.err(f"  {conflict}")
     return CONFLICT if conflicts else OK

@@ -41,14 +41,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     parser.add_argument("--port", type=_port, default=7071, help="port (default: %(default)s; 0: a free port)")
-    parser.add_argument("--schedules", type=Path, default=SAMPLE_SCHEDULES,
-                        help="schedules file loaded into an empty Projects table (default: schedules.sample.yaml)")
-    parser.add_argument("--emulator-config", type=Path, default=SAMPLE_CLUSTERS,
-                        help="clusters of the emulator, when it is started (default: emulator/sample.yaml)")
-    parser.add_argument("--emulator-delay", type=_seconds, default=None,
-                        help="seconds each emulated pool operation / rollout takes (default: the config's)")
-    parser.add_argument("--tick-now", action="store_true",
-                        help="run one reconcile tick at start-up (the Functions timer does not)")
+    parser.add_argument(
+        "--schedules",
+        type=Path,
+        default=SAMPLE_SCHEDULES,
+        help="schedules file loaded into an empty Projects table (default: schedules.sample.yaml)",
+    )
+    parser.add_argument(
+        "--emulator-config",
+        type=Path,
+        default=SAMPLE_CLUSTERS,
+        help="clusters of the emulator, when it is started (default: emulator/sample.yaml)",
+    )
+    parser.add_argument(
+        "--emulator-delay",
+        type=_seconds,
+        default=None,
+        help="seconds each emulated pool operation / rollout takes (default: the config's)",
+    )
+    parser.add_argument(
+        "--tick-now", action="store_true", help="run one reconcile tick at start-up (the Functions timer does not)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -59,8 +72,12 @@ def run(args: argparse.Namespace, ctx) -> int:
     from scaling.settings import SettingsError
 
     options = ServeOptions(
-        host=args.host, port=args.port, schedules=args.schedules, clusters=args.emulator_config,
-        tick_now=args.tick_now, emulator_delay=args.emulator_delay,
+        host=args.host,
+        port=args.port,
+        schedules=args.schedules,
+        clusters=args.emulator_config,
+        tick_now=args.tick_now,
+        emulator_delay=args.emulator_delay,
     )
     try:
         return serve(options, ctx.env, out=ctx.stdout)

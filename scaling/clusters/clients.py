@@ -178,8 +178,11 @@ class Clients:
                 from azure.mgmt.containerservice import ContainerServiceClient
 
                 cached = ContainerServiceClient(
-                    self.credential, subscription, base_url=self.settings.arm_endpoint,
-                    retry_policy=arm_retry_policy(), transport=self._arm_transport(),
+                    self.credential,
+                    subscription,
+                    base_url=self.settings.arm_endpoint,
+                    retry_policy=arm_retry_policy(),
+                    transport=self._arm_transport(),
                 )
                 self._arm[subscription] = cached
             return cached

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from scaling.clusters import objects
-from scaling.plan.actions import ObjectChange, Outcome, Result
 from scaling.clusters.clients import KUBE_TIMEOUT, ClientError, Clients
 from scaling.names import ClusterId, InvalidName, dns1123_label, dns1123_subdomain
+from scaling.plan.actions import ObjectChange, Outcome, Result
 from scaling.plan.observed import ObservedCluster
 
 # The kubernetes client (36.x) picks the first Content-Type a PATCH operation lists, which is
@@ -63,19 +64,48 @@ class Kind:
 
 
 KINDS: tuple[Kind, ...] = (
-    Kind("deployments", "deployments.apps", k8s.AppsV1Api,
-         "list_deployment_for_all_namespaces", "list_namespaced_deployment", "patch_namespaced_deployment"),
-    Kind("statefulsets", "statefulsets.apps", k8s.AppsV1Api,
-         "list_stateful_set_for_all_namespaces", "list_namespaced_stateful_set", "patch_namespaced_stateful_set"),
-    Kind("horizontalpodautoscalers", "horizontalpodautoscalers.autoscaling", k8s.AutoscalingV2Api,
-         "list_horizontal_pod_autoscaler_for_all_namespaces", "list_namespaced_horizontal_pod_autoscaler",
-         "patch_namespaced_horizontal_pod_autoscaler"),
-    Kind("cronjobs", "cronjobs.batch", k8s.BatchV1Api,
-         "list_cron_job_for_all_namespaces", "list_namespaced_cron_job", "patch_namespaced_cron_job"),
+    Kind(
+        "deployments",
+        "deployments.apps",
+        k8s.AppsV1Api,
+        "list_deployment_for_all_namespaces",
+        "list_namespaced_deployment",
+        "patch_namespaced_deployment",
+    ),
+    Kind(
+        "statefulsets",
+        "statefulsets.apps",
+        k8s.AppsV1Api,
+        "list_stateful_set_for_all_namespaces",
+        "list_namespaced_stateful_set",
+        "patch_namespaced_stateful_set",
+    ),
+    Kind(
+        "horizontalpodautoscalers",
+        "horizontalpodautoscalers.autoscaling",
+        k8s.AutoscalingV2Api,
+        "list_horizontal_pod_autoscaler_for_all_namespaces",
+        "list_namespaced_horizontal_pod_autoscaler",
+        "patch_namespaced_horizontal_pod_autoscaler",
+    ),
+    Kind(
+        "cronjobs",
+        "cronjobs.batch",
+        k8s.BatchV1Api,
+        "list_cron_job_for_all_namespaces",
+        "list_namespaced_cron_job",
+        "patch_namespaced_cron_job",
+    ),
     Kind("jobs", "jobs.batch", k8s.BatchV1Api, "list_job_for_all_namespaces", "list_namespaced_job", None),
-    Kind("scaledobjects", "scaledobjects.keda.sh", k8s.CustomObjectsApi,
-         "list_cluster_custom_object", "list_namespaced_custom_object", "patch_namespaced_custom_object",
-         custom=("keda.sh", "v1alpha1", "scaledobjects")),
+    Kind(
+        "scaledobjects",
+        "scaledobjects.keda.sh",
+        k8s.CustomObjectsApi,
+        "list_cluster_custom_object",
+        "list_namespaced_custom_object",
+        "patch_namespaced_custom_object",
+        custom=("keda.sh", "v1alpha1", "scaledobjects"),
+    ),
 )
 PATCHABLE: Mapping[str, Kind] = {kind.resource: kind for kind in KINDS if kind.patch}
 OPTIONAL = frozenset({"scaledobjects"})  # the KEDA CRD may be absent: 404, not an error
@@ -178,8 +208,13 @@ class KubeApiBackend:
             namespace = dns1123_label(change.namespace, what="namespace")
             name = dns1123_subdomain(change.name, what=f"{change.resource} name")
             response = kind.patch_object(
-                api_client, namespace, name, dict(change.patch),
-                _content_type=MERGE_PATCH, _preload_content=False, _request_timeout=KUBE_TIMEOUT,
+                api_client,
+                namespace,
+                name,
+                dict(change.patch),
+                _content_type=MERGE_PATCH,
+                _preload_content=False,
+                _request_timeout=KUBE_TIMEOUT,
             )
             response.data  # read to the end so the connection can be reused  # noqa: B018
             response.release_conn()

@@ -13,15 +13,16 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 from azure.mgmt.containerservice.models import AgentPool
 
-from scaling.plan.actions import Outcome, PoolChange, Result
 from scaling.clusters.clients import Clients, StartOnly, arm_message
 from scaling.names import ClusterId, InvalidName, agent_pool_name
+from scaling.plan.actions import Outcome, PoolChange, Result
 from scaling.plan.observed import ObservedPool, PoolSize
 from scaling.plan.pools import decode_original
 

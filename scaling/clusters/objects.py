@@ -14,8 +14,9 @@ Two kinds of problems are told apart:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from scaling import annotations as ann
 from scaling.model import WorkloadKind, WorkloadRef
@@ -94,10 +95,10 @@ def annotation_count(value: str, key: str) -> int:
 
 
 def annotation_bool(value: str, key: str) -> bool:
-    """"true" or "false" (any case), else ValueError."""
+    """ "true" or "false" (any case), else ValueError."""
     text = value.strip().lower()
     if text not in ("true", "false"):
-        raise ValueError(f"{key}: {value!r} is neither \"true\" nor \"false\"")
+        raise ValueError(f'{key}: {value!r} is neither "true" nor "false"')
     return text == "true"
 
 
@@ -164,8 +165,9 @@ def node_pool(raw: Mapping[str, Any]) -> str | None:
     for label in POOL_LABELS:
         if isinstance(selector.get(label), str):
             return _pool_name(selector[label])
-    required = (((pod.get("affinity") or {}).get("nodeAffinity") or {})
-                .get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+    required = ((pod.get("affinity") or {}).get("nodeAffinity") or {}).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ) or {}
     terms = required.get("nodeSelectorTerms") or []
     if len(terms) != 1:  # several terms are OR'd: no single pool
         return None

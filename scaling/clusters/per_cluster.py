@@ -4,8 +4,9 @@ tens of seconds, and one after the other a handful of them would outlast the HTT
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from scaling.logs import said
 from scaling.model import Project

@@ -14,19 +14,27 @@ import io
 import re
 import time
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from azure.core.exceptions import AzureError
 from azure.mgmt.containerservice.models import RunCommandRequest
 
 from scaling.clusters import objects
-from scaling.plan.actions import ObjectChange, Outcome, Result
 from scaling.clusters.clients import Clients, StartOnly, arm_message
+from scaling.clusters.runscript import (
+    MAX_PATCHES,
+    RunScriptError,
+    ScriptPatch,
+    parse_read_output,
+    parse_write_output,
+    read_script,
+    write_script,
+)
 from scaling.names import ClusterId, InvalidName, dns1123_label
-from scaling.plan.observed import ObservedCluster
+from scaling.plan.actions import ObjectChange, Outcome, Result
 from scaling.plan.decide import phase_of
-from scaling.clusters.runscript import MAX_PATCHES, RunScriptError, ScriptPatch, parse_read_output, parse_write_output, read_script, write_script
+from scaling.plan.observed import ObservedCluster
 from scaling.settings import AKS_SERVER_SCOPE
 
 _COMMAND_ID = re.compile(r"/commandResults/([^/?]+)")
@@ -93,12 +101,17 @@ class RunCommandBackend:
                 continue
             carried.append((index, patch))
         for first in range(0, len(carried), MAX_PATCHES):
-            batch = carried[first:first + MAX_PATCHES]
+            batch = carried[first : first + MAX_PATCHES]
             outcomes.update(self._write(cluster, changes, batch, concurrency))
         return [outcomes[index] for index in range(len(changes))]
 
-    def _write(self, cluster: ClusterId, changes: Sequence[ObjectChange], batch: list[tuple[int, ScriptPatch]],
-               concurrency: int) -> dict[int, Outcome]:
+    def _write(
+        self,
+        cluster: ClusterId,
+        changes: Sequence[ObjectChange],
+        batch: list[tuple[int, ScriptPatch]],
+        concurrency: int,
+    ) -> dict[int, Outcome]:
         """One write command for `batch` (indexes into `changes` and their patches); all fail if it fails."""
         indexes = [index for index, _ in batch]
         patches = [patch for _, patch in batch]
@@ -110,8 +123,10 @@ class RunCommandBackend:
             results = parse_write_output(result.logs, expected=len(patches))
         except (RunCommandError, RunScriptError) as error:
             elapsed = int((time.monotonic() - started) * 1000)
-            return {index: Outcome(changes[index], Result.FAILED, f"run-command write: {error}", elapsed)
-                    for index in indexes}
+            return {
+                index: Outcome(changes[index], Result.FAILED, f"run-command write: {error}", elapsed)
+                for index in indexes
+            }
         elapsed = int(result.seconds * 1000)
         outcomes: dict[int, Outcome] = {}
         for index, patch_result in zip(indexes, results):
@@ -138,8 +153,10 @@ class RunCommandBackend:
             token = self._clients.credential.get_token(AKS_SERVER_SCOPE).token
             start = StartOnly()
             operations.begin_run_command(
-                cluster.resource_group, cluster.name,
-                RunCommandRequest(command=f"bash {SCRIPT_FILE}", context=script_context(script), cluster_token=token), polling=start,
+                cluster.resource_group,
+                cluster.name,
+                RunCommandRequest(command=f"bash {SCRIPT_FILE}", context=script_context(script), cluster_token=token),
+                polling=start,
             )
             result = start.resource()
             if result is None:

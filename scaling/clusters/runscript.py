@@ -14,8 +14,8 @@ import gzip
 import json
 import re
 import shlex
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from scaling.names import dns1123_label, dns1123_subdomain
 
@@ -42,10 +42,10 @@ OPTIONAL_SECTIONS = frozenset({"scaledobjects"})  # the KEDA CRD may be absent
 # managed fields, last-applied copies) so a cluster's reads fit the 512 kB output limit; then gzip +
 # base64 for a further ~10x.
 _JQ_SLIM = (
-    '[.items[] | del(.metadata.managedFields, .spec.jobTemplate, .status.conditions,'
+    "[.items[] | del(.metadata.managedFields, .spec.jobTemplate, .status.conditions,"
     ' .metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"])'
-    ' | if .spec.template then .spec.template = {spec: ((.spec.template.spec // {})'
-    ' | {nodeSelector, affinity: {nodeAffinity: .affinity.nodeAffinity}})} else . end]'
+    " | if .spec.template then .spec.template = {spec: ((.spec.template.spec // {})"
+    " | {nodeSelector, affinity: {nodeAffinity: .affinity.nodeAffinity}})} else . end]"
 )
 
 
@@ -85,7 +85,7 @@ def read_script(namespaces: Iterable[str]) -> str:
             # stderr (warnings) must not mix into the base64 data: shown only on failure
             f'out="$( ( set -o pipefail; {pipeline} ) 2>"$err" )"; rc=$?',
             'if [ "$rc" -eq 0 ]; then printf "%s\\n" "$out"; else cat "$err"; echo; fi',
-            f"echo \"{MARK}:end {section} rc=$rc@@\"",
+            f'echo "{MARK}:end {section} rc=$rc@@"',
         ]
     lines.append(f"echo '{_DONE}'")
     return "\n".join(lines) + "\n"
@@ -209,12 +209,12 @@ def write_script(patches: Iterable[ScriptPatch], *, parallel: int = 8) -> str:
     if count:
         lines += [
             f"for ((index = 0; index < {count}; index++)); do",
-            f"  echo \"{MARK}:begin result-$index@@\"",
+            f'  echo "{MARK}:begin result-$index@@"',
             # a long output keeps its end (where kubectl puts the error, after any warnings), so that
             # MAX_PATCHES results always fit the 512 kB output
             f'  tail -c {OUTPUT_PER_PATCH} "$out/$index" 2>/dev/null; echo',
             '  rc="$(cat "$out/$index.rc" 2>/dev/null || echo 255)"',
-            f"  echo \"{MARK}:result $index rc=$rc@@\"",
+            f'  echo "{MARK}:result $index rc=$rc@@"',
             "done",
         ]
     lines += ['rm -rf "$out"', f"echo '{_DONE}'"]

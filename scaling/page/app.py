@@ -7,8 +7,9 @@ the first request that needs it, so importing and building the app needs no Azur
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -33,7 +34,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class LazyContext:
@@ -76,8 +77,8 @@ def create_app(
     """The API. `behind_functions_host`: the Functions host has already checked the function key."""
     from scaling.api import projects as api_projects
     from scaling.api import reference as api_reference
-    from scaling.page import routes as status_page
     from scaling.api.docs import install_docs
+    from scaling.page import routes as status_page
 
     app = FastAPI(
         title="aks-hours",

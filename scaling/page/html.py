@@ -8,14 +8,14 @@ sessionStorage, reloads the content with it, filters the audit table, and calls 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from scaling.api.models import ProjectView
 
-UTC = timezone.utc
+UTC = UTC
 RESULTS = ("ok", "failed", "busy", "skipped", "dry-run")
 
 
@@ -67,19 +67,24 @@ def login_page(*, nonce: str = "") -> str:
 def render_content(view: StatusView) -> str:
     """The part of the page the script reloads after an override (`/?fragment=1`)."""
     now = view.now.astimezone(UTC)
-    parts = [f'<div id="page" data-generated="{now.isoformat()}" data-week="{view.week.isoformat()}" '
-             f'data-zone="{escape(view.zone or "local")}">']
+    parts = [
+        f'<div id="page" data-generated="{now.isoformat()}" data-week="{view.week.isoformat()}" '
+        f'data-zone="{escape(view.zone or "local")}">'
+    ]
     parts.append(_toolbar(view))
     if view.storage_error:
-        parts.append(f'<p class="banner error" role="alert">Table Storage unavailable: '
-                     f"{escape(view.storage_error)}</p>")
+        parts.append(
+            f'<p class="banner error" role="alert">Table Storage unavailable: {escape(view.storage_error)}</p>'
+        )
         parts.append("</div>")
         return "".join(parts)
     for error in view.row_errors:
         parts.append(f'<p class="banner error" role="alert">{escape(error)}</p>')
     parts.append(_projects(view))
-    parts.append(f'<section id="timeline"><h2>Week of {view.week.strftime("%d %b %Y")}</h2>'
-                 f'<div class="svg-wrap">{view.timeline}</div></section>')
+    parts.append(
+        f'<section id="timeline"><h2>Week of {view.week.strftime("%d %b %Y")}</h2>'
+        f'<div class="svg-wrap">{view.timeline}</div></section>'
+    )
     parts.append(_audit(view))
     parts.append("</div>")
     return "".join(parts)
@@ -103,7 +108,7 @@ def _toolbar(view: StatusView) -> str:
     return (
         '<nav class="toolbar">'
         f'<span class="stamp">as of {view.now.astimezone(UTC).strftime("%a %d %b %Y %H:%M:%S")} UTC</span>'
-        f'{link(prev_week, "← previous week")} {link(None, "this week")} {link(next_week, "next week →")}'
+        f"{link(prev_week, '← previous week')} {link(None, 'this week')} {link(next_week, 'next week →')}"
         f'<label>times in <select id="zone-select">{zones}</select></label>'
         '<button type="button" data-action="reload">refresh</button>'
         "</nav>"
@@ -113,11 +118,15 @@ def _toolbar(view: StatusView) -> str:
 def _projects(view: StatusView) -> str:
     if not view.projects:
         return '<section id="projects"><h2>Projects</h2><p>No project is loaded.</p></section>'
-    head = ("<tr><th>project</th><th>now</th><th>next change (local)</th><th>node pools</th>"
-            "<th>workloads</th><th>problems</th><th>override</th></tr>")
+    head = (
+        "<tr><th>project</th><th>now</th><th>next change (local)</th><th>node pools</th>"
+        "<th>workloads</th><th>problems</th><th>override</th></tr>"
+    )
     body = "".join(_project_row(status, view.now) for status in view.projects)
-    return (f'<section id="projects"><h2>Projects</h2><table class="projects"><thead>{head}</thead>'
-            f"<tbody>{body}</tbody></table></section>")
+    return (
+        f'<section id="projects"><h2>Projects</h2><table class="projects"><thead>{head}</thead>'
+        f"<tbody>{body}</tbody></table></section>"
+    )
 
 
 def _project_row(status: ProjectStatus, now: datetime) -> str:
@@ -130,21 +139,28 @@ def _project_row(status: ProjectStatus, now: datetime) -> str:
     zone = _zone(v.timezone)
     since = f'<div class="since">since {_when(status.since, now, zone)}</div>' if status.since else ""
     if v.override is not None:
-        since += (f'<div class="since">until {_when(v.override.until, now, zone)} — {escape(v.override.actor)}: '
-                  f"{escape(v.override.reason)}</div>")
+        since += (
+            f'<div class="since">until {_when(v.override.until, now, zone)} — {escape(v.override.actor)}: '
+            f"{escape(v.override.reason)}</div>"
+        )
     tags = (("disabled", not v.enabled), ("dry-run", v.dry_run))
     flags = "".join(f' <span class="tag">{t}</span>' for t, on in tags if on)
     if status.next_local:
         at, up = status.next_local
-        nxt = (f'{escape(at.strftime("%a %d %b %H:%M %Z"))} → <b>{"up" if up else "down"}</b>'
-               f'<div class="since">{_relative(at, now)}</div>')
+        nxt = (
+            f"{escape(at.strftime('%a %d %b %H:%M %Z'))} → <b>{'up' if up else 'down'}</b>"
+            f'<div class="since">{_relative(at, now)}</div>'
+        )
     else:
         nxt = "never"
     pools = "".join(_pool(p) for p in v.node_pools) or '<span class="muted">none</span>'
     running = sum(1 for w in v.workloads if w.replicas > 0)
     listing = escape(", ".join(f"{w.namespace}/{w.name}={w.replicas}" for w in v.workloads))
-    workloads = (f'<span title="{listing}">{running} of {len(v.workloads)} running</span>' if v.workloads
-                 else '<span class="muted">none seen</span>')
+    workloads = (
+        f'<span title="{listing}">{running} of {len(v.workloads)} running</span>'
+        if v.workloads
+        else '<span class="muted">none seen</span>'
+    )
     problems = "".join(f'<div class="problem">{escape(p)}</div>' for p in (*v.errors, *status.tick_errors)) or "—"
     controls = (
         f'<div class="controls" data-project="{name}">'
@@ -155,7 +171,7 @@ def _project_row(status: ProjectStatus, now: datetime) -> str:
         f'<button type="button" data-action="keep-up" data-project="{name}">keep up until…</button>'
         f'<button type="button" data-action="down-now" data-project="{name}">down now</button>'
         f'<button type="button" data-action="clear" data-project="{name}"'
-        f'{"" if v.override else " disabled"}>clear override</button>'
+        f"{'' if v.override else ' disabled'}>clear override</button>"
         '<output class="result" aria-live="polite"></output></div>'
     )
     return (
@@ -182,8 +198,10 @@ def _audit(view: StatusView) -> str:
     projects = sorted({row.project for row in view.audit} | {s.view.name for s in view.projects})
     project_options = "".join(f'<option value="{escape(p)}">{escape(p)}</option>' for p in projects)
     result_options = "".join(f'<option value="{r}">{r}</option>' for r in RESULTS)
-    head = ("<tr><th>time (UTC)</th><th>project</th><th>target</th><th>action</th><th>from → to</th>"
-            "<th>trigger / actor</th><th>result</th><th>reason / error</th></tr>")
+    head = (
+        "<tr><th>time (UTC)</th><th>project</th><th>target</th><th>action</th><th>from → to</th>"
+        "<th>trigger / actor</th><th>result</th><th>reason / error</th></tr>"
+    )
     rows = []
     for row in view.audit:
         result = getattr(row.result, "value", row.result)
@@ -191,13 +209,16 @@ def _audit(view: StatusView) -> str:
         why = escape(row.reason or "") + (f'<div class="problem">{escape(row.error)}</div>' if row.error else "")
         rows.append(
             f'<tr data-project="{escape(row.project)}" data-result="{escape(result)}">'
-            f'<td>{row.time.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")}</td><td>{escape(row.project)}</td>'
+            f"<td>{row.time.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')}</td><td>{escape(row.project)}</td>"
             f"<td>{escape(row.target)}</td><td>{escape(row.action)}</td><td>{change}</td>"
             f"<td>{escape(row.trigger)} / {escape(row.actor)}</td>"
             f'<td><span class="result-{escape(result)}">{escape(result)}</span></td><td>{why}</td></tr>'
         )
-    table = (f'<table class="audit"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>' if rows
-             else "<p>No audit rows yet.</p>")
+    table = (
+        f'<table class="audit"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+        if rows
+        else "<p>No audit rows yet.</p>"
+    )
     return (
         '<section id="audit"><h2>Recent audit rows</h2><div class="filters">'
         f'<label>project <select id="audit-project"><option value="">all</option>{project_options}</select></label> '
@@ -225,14 +246,14 @@ def _relative(at: datetime, now: datetime) -> str:
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
-    text = (f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min")
+    text = f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
     return f"in {text}" if ahead else f"{text} ago"
 
 
 def _document(body: str, *, title: str, nonce: str) -> str:
     nonce_attr = f' nonce="{escape(nonce)}"' if nonce else ""
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
         '<header><h1>aks-hours</h1><span class="muted">business hours for shared AKS clusters</span>'

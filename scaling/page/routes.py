@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Annotated, Any, Literal, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -27,14 +28,14 @@ from scaling.api.auth import AuthError, authenticate, caller
 from scaling.api.errors import ApiError, error_response
 from scaling.api.models import ErrorBody, UtcTime
 from scaling.api.views import check_year, project_view
+from scaling.clusters.per_cluster import observe_clusters
 from scaling.logs import redact, said  # dependency errors are shown to the caller: no secrets
 from scaling.model import Project
-from scaling.clusters.per_cluster import observe_clusters
-from scaling.page.savings import PriceTable, SavingsError, compute_savings, month_range, read_audit, vm_sizes_of
 from scaling.page.html import ProjectStatus, StatusView, login_page, render_content, render_page
+from scaling.page.savings import PriceTable, SavingsError, compute_savings, month_range, read_audit, vm_sizes_of
 from scaling.page.timeline_svg import OverrideSpan, TimelineRow, week_svg
 
-UTC = timezone.utc
+UTC = UTC
 AUDIT_ROWS = 100
 PRICES_SETTING = "SCALING_PRICES"
 
@@ -74,8 +75,9 @@ def gather(backend: Any, now: datetime, options: PageOptions) -> StatusView:
     try:
         projects, row_errors = backend.load_projects()
     except Exception as error:
-        return StatusView(now=now, week=options.week, zone=options.zone,
-                          storage_error=f"loading projects failed: {said(error)}")
+        return StatusView(
+            now=now, week=options.week, zone=options.zone, storage_error=f"loading projects failed: {said(error)}"
+        )
     problems: list[str] = []
     try:
         overrides = list(backend.overrides())
@@ -98,13 +100,20 @@ def gather(backend: Any, now: datetime, options: PageOptions) -> StatusView:
     )
     spans = [
         OverrideSpan(o.project, o.created, o.until, up=o.wants_up, label=f"{o.actor}: {o.reason}")
-        for o in overrides if o.target is None and o.until > now - timedelta(days=7)
+        for o in overrides
+        if o.target is None and o.until > now - timedelta(days=7)
     ]
     rows = [TimelineRow(p.name, p.schedule, note="; ".join(s.view.errors)[:300]) for p, s in zip(ordered, statuses)]
     svg = week_svg(rows, overrides=spans, start=options.week, now=now, display_zone=options.zone)
-    return StatusView(now=now, week=options.week, zone=options.zone, projects=statuses,
-                      row_errors=tuple(str(e) for e in row_errors) + tuple(problems), audit=tuple(audit),
-                      timeline=svg)
+    return StatusView(
+        now=now,
+        week=options.week,
+        zone=options.zone,
+        projects=statuses,
+        row_errors=tuple(str(e) for e in row_errors) + tuple(problems),
+        audit=tuple(audit),
+        timeline=svg,
+    )
 
 
 def state_since(project: Project, overrides: Sequence[Any], now: datetime) -> datetime | None:
@@ -207,16 +216,23 @@ class ReportResponse(BaseModel):
 
 
 REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-          "description": "The report (JSON, or CSV with format=csv)"},
+    200: {
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "The report (JSON, or CSV with format=csv)",
+    },
     400: {"model": ErrorBody, "description": "Bad month, zone or price table"},
     401: {"model": ErrorBody, "description": "Missing or wrong API key"},
     503: {"model": ErrorBody, "description": "Table Storage unavailable"},
 }
 
 
-@router.get("/api/v1/report", tags=["report"], dependencies=[Depends(caller)], response_model=ReportResponse,
-            responses=REPORT_RESPONSES)
+@router.get(
+    "/api/v1/report",
+    tags=["report"],
+    dependencies=[Depends(caller)],
+    response_model=ReportResponse,
+    responses=REPORT_RESPONSES,
+)
 def savings_report(
     request: Request,
     month: Annotated[str, Query(max_length=7, description="Calendar month YYYY-MM.")],
@@ -240,15 +256,28 @@ def savings_report(
         raise ApiError(503, "Table Storage unavailable", f"reading the audit trail failed: {said(error)}") from error
     looks = observe_clusters(backend, projects)
     seen = [look for look in looks.values() if look.pools]  # pools listed even where the workloads were not
-    notes = [f"cluster {look.cluster.name}: node pools not listed ({redact(look.error)}); their cost is not counted"
-             for look in looks.values() if look.error and not look.pools]
-    report = compute_savings(rows, month=month, zone=zone, now=now, prices=prices, vm_sizes=vm_sizes_of(seen),
-                             schedules={p.name: (p.schedule, p.warmup_minutes) for p in projects})
+    notes = [
+        f"cluster {look.cluster.name}: node pools not listed ({redact(look.error)}); their cost is not counted"
+        for look in looks.values()
+        if look.error and not look.pools
+    ]
+    report = compute_savings(
+        rows,
+        month=month,
+        zone=zone,
+        now=now,
+        prices=prices,
+        vm_sizes=vm_sizes_of(seen),
+        schedules={p.name: (p.schedule, p.warmup_minutes) for p in projects},
+    )
     if format == "csv":
         from scaling.page.savings import to_csv
 
-        return Response(to_csv(report), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="aks-hours-savings-{month}.csv"'})
+        return Response(
+            to_csv(report),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="aks-hours-savings-{month}.csv"'},
+        )
     data = report.as_dict()
     data["notes"] = notes + data["notes"]
     return ReportResponse(report=SavingsView.model_validate(data), timestamp=now)
@@ -261,7 +290,13 @@ def _prices_path() -> str | None:
 def _no_store(nonce: str) -> dict[str, str]:
     # Live state behind a key: never cached. The policy lets only the page's own script run and talk to
     # this origin: nothing is loaded from anywhere else.
-    policy = (f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; connect-src 'self'; "
-              "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-    return {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-            "Content-Security-Policy": policy}
+    policy = (
+        f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; connect-src 'self'; "
+        "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+    return {
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": policy,
+    }

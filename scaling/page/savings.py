@@ -26,15 +26,16 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from scaling.schedule.hours import Schedule
 
-UTC = timezone.utc
+UTC = UTC
 LOOKBACK = timedelta(days=62)  # how far before the month the audit is read to find open intervals
 DEFAULT_PRICES = Path(__file__).with_name("prices.json")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -76,7 +77,7 @@ class PriceTable:
         return lowered.get(vm_size.lower())
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "PriceTable":
+    def load(cls, path: str | Path | None = None) -> PriceTable:
         """Read a price table file (JSON: currency, as_of, source, prices {size: hourly price})."""
         where = Path(path) if path else DEFAULT_PRICES
         try:
@@ -88,7 +89,7 @@ class PriceTable:
         return cls.from_mapping(raw, where=str(where))
 
     @classmethod
-    def from_mapping(cls, raw: Any, *, where: str = "price table") -> "PriceTable":
+    def from_mapping(cls, raw: Any, *, where: str = "price table") -> PriceTable:
         if not isinstance(raw, dict) or not isinstance(raw.get("prices"), dict):
             raise SavingsError(f"{where}: expected an object with a 'prices' object of VM size -> hourly price")
         prices: dict[str, float] = {}
@@ -159,16 +160,28 @@ class SavingsReport:
             "total_node_hours": round(self.total_node_hours, 2),
             "total_cost": round(self.total_cost, 2),
             "projects": [
-                {"project": p.project, "node_hours": round(p.node_hours, 2), "cost": round(p.cost, 2),
-                 "unpriced_pools": list(p.unpriced_pools)}
+                {
+                    "project": p.project,
+                    "node_hours": round(p.node_hours, 2),
+                    "cost": round(p.cost, 2),
+                    "unpriced_pools": list(p.unpriced_pools),
+                }
                 for p in self.projects
             ],
             "pools": [
-                {"project": p.project, "cluster": p.cluster, "pool": p.pool, "vm_size": p.vm_size,
-                 "hours_down": round(p.hours_down, 2), "node_hours": round(p.node_hours, 2),
-                 "intervals": p.intervals, "price_per_hour": p.price_per_hour,
-                 "cost": None if p.cost is None else round(p.cost, 2),
-                 "still_down": p.still_down, "estimated": p.estimated}
+                {
+                    "project": p.project,
+                    "cluster": p.cluster,
+                    "pool": p.pool,
+                    "vm_size": p.vm_size,
+                    "hours_down": round(p.hours_down, 2),
+                    "node_hours": round(p.node_hours, 2),
+                    "intervals": p.intervals,
+                    "price_per_hour": p.price_per_hour,
+                    "cost": None if p.cost is None else round(p.cost, 2),
+                    "still_down": p.still_down,
+                    "estimated": p.estimated,
+                }
                 for p in self.pools
             ],
             "notes": list(self.notes),
@@ -189,8 +202,10 @@ def month_range(month: str, zone: str = "UTC") -> tuple[datetime, datetime]:
         raise SavingsError(f"month {month!r}: year {year} is outside 1970-9000")
     first = date(year, number, 1)
     following = date(year + number // 12, number % 12 + 1, 1)
-    return (datetime.combine(first, time(), tzinfo=tz).astimezone(UTC),
-            datetime.combine(following, time(), tzinfo=tz).astimezone(UTC))
+    return (
+        datetime.combine(first, time(), tzinfo=tz).astimezone(UTC),
+        datetime.combine(following, time(), tzinfo=tz).astimezone(UTC),
+    )
 
 
 def pool_events(rows: Iterable[Any]) -> tuple[list[PoolEvent], list[str]]:
@@ -205,8 +220,10 @@ def pool_events(rows: Iterable[Any]) -> tuple[list[PoolEvent], list[str]]:
         at = _get(row, "time")
         before, after = _nodes(_get(row, "from_", "from")), _nodes(_get(row, "to"))
         if not isinstance(at, datetime) or at.tzinfo is None or before is None or after is None:
-            notes.append(f"audit row {target} at {at}: from {_get(row, 'from_', 'from')!r} / to {_get(row, 'to')!r} "
-                         "not readable as node counts; skipped")
+            notes.append(
+                f"audit row {target} at {at}: from {_get(row, 'from_', 'from')!r} / to {_get(row, 'to')!r} "
+                "not readable as node counts; skipped"
+            )
             continue
         action = str(_get(row, "action") or "").lower()
         if any(word in action for word in _DOWN_WORDS):
@@ -215,8 +232,17 @@ def pool_events(rows: Iterable[Any]) -> tuple[list[PoolEvent], list[str]]:
             down = False
         else:
             down = after < before
-        events.append(PoolEvent(at.astimezone(UTC), str(_get(row, "project") or ""), str(_get(row, "cluster") or ""),
-                                target.split("/", 1)[1], down, before, after))
+        events.append(
+            PoolEvent(
+                at.astimezone(UTC),
+                str(_get(row, "project") or ""),
+                str(_get(row, "cluster") or ""),
+                target.split("/", 1)[1],
+                down,
+                before,
+                after,
+            )
+        )
     events.sort(key=lambda e: e.at)
     return events, notes
 
@@ -265,25 +291,48 @@ def compute_savings(
         price = prices.hourly(vm_size)
         node_hours = node_seconds / 3600
         project = history[-1].project
-        pools.append(PoolSavings(
-            project=project, cluster=cluster, pool=pool, vm_size=vm_size, hours_down=seconds / 3600,
-            node_hours=node_hours, intervals=counted, price_per_hour=price,
-            cost=None if price is None else node_hours * price, still_down=still_down and end <= month_end,
-            estimated=estimated,
-        ))
+        pools.append(
+            PoolSavings(
+                project=project,
+                cluster=cluster,
+                pool=pool,
+                vm_size=vm_size,
+                hours_down=seconds / 3600,
+                node_hours=node_hours,
+                intervals=counted,
+                price_per_hour=price,
+                cost=None if price is None else node_hours * price,
+                still_down=still_down and end <= month_end,
+                estimated=estimated,
+            )
+        )
         if price is None and node_hours > 0:
-            notes.append(f"pool {pool} ({cluster}): VM size {vm_size or 'unknown'} has no price in the table; "
-                         "cost not counted")
+            notes.append(
+                f"pool {pool} ({cluster}): VM size {vm_size or 'unknown'} has no price in the table; cost not counted"
+            )
     pools.sort(key=lambda p: (p.project, p.cluster, p.pool))
     projects = []
     for name in sorted({p.project for p in pools}):
         own = [p for p in pools if p.project == name]
-        projects.append(ProjectSavings(
-            project=name, node_hours=sum(p.node_hours for p in own), cost=sum(p.cost or 0.0 for p in own),
-            unpriced_pools=tuple(p.pool for p in own if p.cost is None and p.node_hours > 0),
-        ))
-    return SavingsReport(month=month, zone=zone, start=start, end=end, currency=prices.currency,
-                         prices_as_of=prices.as_of, pools=tuple(pools), projects=tuple(projects), notes=tuple(notes))
+        projects.append(
+            ProjectSavings(
+                project=name,
+                node_hours=sum(p.node_hours for p in own),
+                cost=sum(p.cost or 0.0 for p in own),
+                unpriced_pools=tuple(p.pool for p in own if p.cost is None and p.node_hours > 0),
+            )
+        )
+    return SavingsReport(
+        month=month,
+        zone=zone,
+        start=start,
+        end=end,
+        currency=prices.currency,
+        prices_as_of=prices.as_of,
+        pools=tuple(pools),
+        projects=tuple(projects),
+        notes=tuple(notes),
+    )
 
 
 def read_audit(
@@ -336,12 +385,16 @@ def _intervals(
                 since, nodes, guessed = opened
                 up_at = _scheduled_up(schedules.get(event.project), since, event.at)
                 if up_at is None:
-                    notes.append(f"{name}: scaled down at {_z(event.at)} again with no up row since {_z(since)}; "
-                                 "the time between is not counted (no schedule to estimate when it came up)")
+                    notes.append(
+                        f"{name}: scaled down at {_z(event.at)} again with no up row since {_z(since)}; "
+                        "the time between is not counted (no schedule to estimate when it came up)"
+                    )
                 else:
                     out.append((since, up_at, nodes, True))
-                    notes.append(f"{name}: no up row between the downs at {_z(since)} and {_z(event.at)}; "
-                                 f"assumed up at {_z(up_at)} from the schedule (estimated)")
+                    notes.append(
+                        f"{name}: no up row between the downs at {_z(since)} and {_z(event.at)}; "
+                        f"assumed up at {_z(up_at)} from the schedule (estimated)"
+                    )
             opened = (event.at, event.nodes_before, False) if event.nodes_before > 0 else None
             continue
         if opened is not None:
@@ -350,12 +403,16 @@ def _intervals(
         elif event.nodes_before == 0 and event.nodes_after > 0:
             down_at = _scheduled_down(schedules.get(event.project), event.at, after=last_up)
             if down_at is None:
-                notes.append(f"{name}: brought up at {_z(event.at)} with no down row before it; "
-                             "its down time is not counted (no schedule to estimate when it went down)")
+                notes.append(
+                    f"{name}: brought up at {_z(event.at)} with no down row before it; "
+                    "its down time is not counted (no schedule to estimate when it went down)"
+                )
             else:
                 out.append((down_at, event.at, event.nodes_after, True))
-                notes.append(f"{name}: up at {_z(event.at)} with no down row; assumed down since {_z(down_at)} "
-                             "from the schedule (estimated)")
+                notes.append(
+                    f"{name}: up at {_z(event.at)} with no down row; assumed down since {_z(down_at)} "
+                    "from the schedule (estimated)"
+                )
         opened = None
         last_up = event.at
     still_down = opened is not None
@@ -416,8 +473,18 @@ def _z(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-CSV_COLUMNS = ("project", "cluster", "pool", "vm_size", "hours_down", "node_hours", "price_per_hour", "cost",
-               "still_down", "estimated")
+CSV_COLUMNS = (
+    "project",
+    "cluster",
+    "pool",
+    "vm_size",
+    "hours_down",
+    "node_hours",
+    "price_per_hour",
+    "cost",
+    "still_down",
+    "estimated",
+)
 
 
 def to_csv(report: SavingsReport) -> str:
@@ -428,8 +495,10 @@ def to_csv(report: SavingsReport) -> str:
     for pool in report.as_dict()["pools"]:
         writer.writerow(["" if pool[c] is None else pool[c] for c in CSV_COLUMNS])
     for project in report.projects:
-        writer.writerow([project.project, "TOTAL", "", "", "", f"{project.node_hours:.2f}", "",
-                         f"{project.cost:.2f}", "", ""])
-    writer.writerow(["ALL", "TOTAL", "", "", "", f"{report.total_node_hours:.2f}", "", f"{report.total_cost:.2f}",
-                     "", ""])
+        writer.writerow(
+            [project.project, "TOTAL", "", "", "", f"{project.node_hours:.2f}", "", f"{project.cost:.2f}", "", ""]
+        )
+    writer.writerow(
+        ["ALL", "TOTAL", "", "", "", f"{report.total_node_hours:.2f}", "", f"{report.total_cost:.2f}", "", ""]
+    )
     return out.getvalue()

@@ -16,18 +16,18 @@ data attributes (`data-project`, `data-start`, `data-end` in UTC) so pages and t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from xml.sax.saxutils import escape, quoteattr
 from zoneinfo import ZoneInfo
 
 import holidays as _holidays
 
-from scaling.schedule.hours import Schedule
 from scaling.schedule.grammar import EPOCH_ORDINAL, parse_closed_dates
+from scaling.schedule.hours import Schedule
 
-_UTC = timezone.utc
+_UTC = UTC
 LABEL_WIDTH = 190
 DAY_WIDTH = 120
 ROW_HEIGHT = 30
@@ -111,9 +111,9 @@ def week_svg(
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label={quoteattr(f"Weekly timeline from {first.isoformat()}, {where}")} '
+        f"aria-label={quoteattr(f'Weekly timeline from {first.isoformat()}, {where}')} "
         f'data-start-date="{first.isoformat()}" data-days="{days}" '
-        f'data-zone={quoteattr(display_zone or "local")}>',
+        f"data-zone={quoteattr(display_zone or 'local')}>",
         _STYLE,
         _DEFS,
     ]
@@ -130,8 +130,10 @@ def week_svg(
         if lo < now < hi and LABEL_WIDTH < axis.x(now) < LABEL_WIDTH + axis.width:
             x = axis.x(now)
             bottom = HEADER_HEIGHT + max(len(rows), 1) * ROW_HEIGHT
-            out.append(f'<line class="now" x1="{x:.1f}" y1="{HEADER_HEIGHT - 4}" x2="{x:.1f}" y2="{bottom}">'
-                       f'<title>now {_clock(now.astimezone(shared_zone))}</title></line>')
+            out.append(
+                f'<line class="now" x1="{x:.1f}" y1="{HEADER_HEIGHT - 4}" x2="{x:.1f}" y2="{bottom}">'
+                f"<title>now {_clock(now.astimezone(shared_zone))}</title></line>"
+            )
     out += _legend(HEADER_HEIGHT + max(len(rows), 1) * ROW_HEIGHT + 8, where)
     out.append("</svg>")
     return "\n".join(out)
@@ -211,9 +213,11 @@ def _row(
         x1 = axis.x(datetime.combine(day, time(), tzinfo=own))
         x2 = axis.x(datetime.combine(day + timedelta(days=1), time(), tzinfo=own))
         if x2 - x1 >= 0.5:
-            out.append(f'<rect class="closed" data-date="{day.isoformat()}" x="{x1:.1f}" y="{top}" '
-                       f'width="{x2 - x1:.1f}" height="{ROW_HEIGHT}"><title>{escape(label)} '
-                       f'({day.isoformat()})</title></rect>')
+            out.append(
+                f'<rect class="closed" data-date="{day.isoformat()}" x="{x1:.1f}" y="{top}" '
+                f'width="{x2 - x1:.1f}" height="{ROW_HEIGHT}"><title>{escape(label)} '
+                f"({day.isoformat()})</title></rect>"
+            )
     for i in range(1, axis.days):
         x = LABEL_WIDTH + i * DAY_WIDTH
         out.append(f'<line class="daysep" x1="{x}" y1="{top}" x2="{x}" y2="{top + ROW_HEIGHT}"/>')
@@ -246,15 +250,21 @@ def _row(
     if not shared and lo < now < hi:
         x = axis.x(now)
         if LABEL_WIDTH < x < LABEL_WIDTH + axis.width:
-            out.append(f'<line class="now" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ROW_HEIGHT}">'
-                       f'<title>now {_clock(now.astimezone(axis.zone))}</title></line>')
+            out.append(
+                f'<line class="now" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ROW_HEIGHT}">'
+                f"<title>now {_clock(now.astimezone(axis.zone))}</title></line>"
+            )
     out.append("</g>")
     return out
 
 
 def _legend(y: int, where: str) -> list[str]:
-    items = [("bar", "business hours (up)"), ("override override-up", "override: keep up"),
-             ("override override-down", "override: down"), ("closed", "holiday / closed date")]
+    items = [
+        ("bar", "business hours (up)"),
+        ("override override-up", "override: keep up"),
+        ("override override-down", "override: down"),
+        ("closed", "holiday / closed date"),
+    ]
     out = ['<g class="legend">']
     x = LABEL_WIDTH
     for css, text in items:

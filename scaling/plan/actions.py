@@ -6,9 +6,10 @@ scaling/storage/audit.py (records). Every change carries what the audit row need
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Mapping, Union
+from typing import Union
 
 from scaling.names import ClusterId
 from scaling.plan.observed import PoolSize

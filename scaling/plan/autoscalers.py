@@ -50,10 +50,9 @@ annotation still there, restores the exact size.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
-from scaling.plan.actions import Action, Direction, Notice, ObjectChange, Result, Why
 from scaling.annotations import (
     KEDA_PAUSED_REPLICAS,
     ORIGINAL_HPA_MAX,
@@ -63,6 +62,7 @@ from scaling.annotations import (
 )
 from scaling.model import Project, WorkloadRef
 from scaling.names import ClusterId
+from scaling.plan.actions import Action, Direction, Notice, ObjectChange, Result, Why
 from scaling.plan.observed import ObservedCluster, ObservedCronJob, ObservedHpa, ObservedScaledObject
 
 # kubectl's `plural.group` (runscript.READ_RESOURCES values).
@@ -136,10 +136,12 @@ def plan_hpa(cluster: ClusterId, hpa: ObservedHpa, target: TargetPlan) -> Action
     if (remembered[0] is None) != (remembered[1] is None):
         which = ORIGINAL_HPA_MIN if remembered[1] is None else ORIGINAL_HPA_MAX
         return Notice(
-            cluster, label,
+            cluster,
+            label,
             f"only {which} is set (the other bookkeeping annotation was removed by hand): left alone; "
             f"set minReplicas/maxReplicas by hand and remove {which}",
-            target.why, Result.FAILED,
+            target.why,
+            Result.FAILED,
         )
     now = _hpa_size(hpa.min_replicas, hpa.max_replicas)
     if target.hold is None:
@@ -147,20 +149,27 @@ def plan_hpa(cluster: ClusterId, hpa: ObservedHpa, target: TargetPlan) -> Action
             return None
         if hpa.original_min > hpa.original_max or hpa.original_max < 1:
             return Notice(
-                cluster, label,
+                cluster,
+                label,
                 f"remembered minReplicas {hpa.original_min} / maxReplicas {hpa.original_max} is not a valid HPA: "
                 "left pinned; fix the aks-hours/original-* annotations",
-                target.why, Result.FAILED,
+                target.why,
+                Result.FAILED,
             )
         return _hpa_change(
-            cluster, hpa, min_max=(hpa.original_min, hpa.original_max),
+            cluster,
+            hpa,
+            min_max=(hpa.original_min, hpa.original_max),
             annotations={ORIGINAL_HPA_MIN: None, ORIGINAL_HPA_MAX: None},
-            before=now, direction=Direction.UP, why=target.why,
+            before=now,
+            direction=Direction.UP,
+            why=target.why,
         )
     pin = hpa_pin(target.hold)
     if hpa.original_min is None:
         annotations: Mapping[str, str | None] | None = {
-            ORIGINAL_HPA_MIN: str(hpa.min_replicas), ORIGINAL_HPA_MAX: str(hpa.max_replicas),
+            ORIGINAL_HPA_MIN: str(hpa.min_replicas),
+            ORIGINAL_HPA_MAX: str(hpa.max_replicas),
         }
     elif (hpa.min_replicas, hpa.max_replicas) == (pin, pin):
         return None
@@ -168,7 +177,12 @@ def plan_hpa(cluster: ClusterId, hpa: ObservedHpa, target: TargetPlan) -> Action
         # Changed during the hold (by hand, or the hold's count changed): pin again, keep the first originals.
         annotations = None
     return _hpa_change(
-        cluster, hpa, min_max=(pin, pin), annotations=annotations, before=now, direction=Direction.DOWN,
+        cluster,
+        hpa,
+        min_max=(pin, pin),
+        annotations=annotations,
+        before=now,
+        direction=Direction.DOWN,
         why=target.why,
     )
 
@@ -178,15 +192,29 @@ def _hpa_size(low: int, high: int) -> str:
 
 
 def _hpa_change(
-    cluster: ClusterId, hpa: ObservedHpa, *, min_max: tuple[int, int],
-    annotations: Mapping[str, str | None] | None, before: str, direction: Direction, why: Why,
+    cluster: ClusterId,
+    hpa: ObservedHpa,
+    *,
+    min_max: tuple[int, int],
+    annotations: Mapping[str, str | None] | None,
+    before: str,
+    direction: Direction,
+    why: Why,
 ) -> ObjectChange:
     # No resourceVersion: see "Preconditions" in the module docstring.
     patch: dict[str, object] = {"spec": {"minReplicas": min_max[0], "maxReplicas": min_max[1]}}
     if annotations is not None:
         patch["metadata"] = {"annotations": dict(annotations)}
     return ObjectChange(
-        cluster, HPA_RESOURCE, hpa.namespace, hpa.name, patch, before, _hpa_size(*min_max), direction, why,
+        cluster,
+        HPA_RESOURCE,
+        hpa.namespace,
+        hpa.name,
+        patch,
+        before,
+        _hpa_size(*min_max),
+        direction,
+        why,
         holds=str(hpa.target),
     )
 
@@ -202,15 +230,21 @@ def plan_scaled_object(cluster: ClusterId, scaled: ObservedScaledObject, target:
         if not scaled.paused_by_app:
             return None  # running, or paused by someone else: theirs to lift
         return _scaled_change(
-            cluster, scaled, {KEDA_PAUSED_REPLICAS: None, PAUSED_BY_APP: None}, before, "running",
-            Direction.UP, target.why,
+            cluster,
+            scaled,
+            {KEDA_PAUSED_REPLICAS: None, PAUSED_BY_APP: None},
+            before,
+            "running",
+            Direction.UP,
+            target.why,
         )
     wanted = str(target.hold)
     if scaled.paused_replicas is not None and not scaled.paused_by_app:
         if scaled.paused_replicas.strip() == wanted:
             return None  # already held where the app wants it, by someone else's pause
         return Notice(
-            cluster, label,
+            cluster,
+            label,
             f"paused by someone else at {scaled.paused_replicas!r} (not by aks-hours): left as it is, "
             f"although the schedule wants {wanted}",
             target.why,
@@ -218,19 +252,37 @@ def plan_scaled_object(cluster: ClusterId, scaled: ObservedScaledObject, target:
     if scaled.paused_by_app and scaled.paused_replicas == wanted:
         return None
     return _scaled_change(
-        cluster, scaled, {KEDA_PAUSED_REPLICAS: wanted, PAUSED_BY_APP: "true"}, before, f"paused at {wanted}",
-        Direction.DOWN, target.why,
+        cluster,
+        scaled,
+        {KEDA_PAUSED_REPLICAS: wanted, PAUSED_BY_APP: "true"},
+        before,
+        f"paused at {wanted}",
+        Direction.DOWN,
+        target.why,
     )
 
 
 def _scaled_change(
-    cluster: ClusterId, scaled: ObservedScaledObject, annotations: Mapping[str, str | None],
-    before: str, after: str, direction: Direction, why: Why,
+    cluster: ClusterId,
+    scaled: ObservedScaledObject,
+    annotations: Mapping[str, str | None],
+    before: str,
+    after: str,
+    direction: Direction,
+    why: Why,
 ) -> ObjectChange:
     # No resourceVersion: see "Preconditions" in the module docstring.
     return ObjectChange(
-        cluster, SCALED_OBJECT_RESOURCE, scaled.namespace, scaled.name,
-        {"metadata": {"annotations": dict(annotations)}}, before, after, direction, why, holds=str(scaled.target),
+        cluster,
+        SCALED_OBJECT_RESOURCE,
+        scaled.namespace,
+        scaled.name,
+        {"metadata": {"annotations": dict(annotations)}},
+        before,
+        after,
+        direction,
+        why,
+        holds=str(scaled.target),
     )
 
 
@@ -247,7 +299,11 @@ def shared_namespaces(projects: Iterable[Project]) -> dict[str, tuple[str, ...]]
 
 
 def plan_cronjobs(
-    project: Project, *, up: bool, seen: ObservedCluster, why: Why,
+    project: Project,
+    *,
+    up: bool,
+    seen: ObservedCluster,
+    why: Why,
     shared: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Action]:
     """Suspend the CronJobs of the project's namespaces while it is down; restore `suspend` when it is up.
@@ -260,12 +316,16 @@ def plan_cronjobs(
         if cronjob.namespace not in project.namespaces:
             continue
         if cronjob.namespace in shared:
-            actions.append(Notice(
-                cluster, _label(CRONJOB_RESOURCE, cronjob.namespace, cronjob.name),
-                f"namespace {cronjob.namespace} is claimed by several projects ({', '.join(shared[cronjob.namespace])}): "
-                "CronJob left alone",
-                why, Result.FAILED,
-            ))
+            actions.append(
+                Notice(
+                    cluster,
+                    _label(CRONJOB_RESOURCE, cronjob.namespace, cronjob.name),
+                    f"namespace {cronjob.namespace} is claimed by several projects ({', '.join(shared[cronjob.namespace])}): "
+                    "CronJob left alone",
+                    why,
+                    Result.FAILED,
+                )
+            )
             continue
         actions += plan_cronjob(cluster, cronjob, up=up, why=why)
     return actions
@@ -275,11 +335,15 @@ def plan_cronjob(cluster: ClusterId, cronjob: ObservedCronJob, *, up: bool, why:
     """One CronJob: suspend and remember (down), or restore the remembered `suspend` (up)."""
     if cronjob.annotation_errors:
         # A garbled original must not be guessed at nor overwritten: left as it is until someone fixes it.
-        return [Notice(
-            cluster, _label(CRONJOB_RESOURCE, cronjob.namespace, cronjob.name),
-            "; ".join(cronjob.annotation_errors) + ": CronJob left alone until the annotation is fixed", why,
-            result=Result.FAILED,
-        )]
+        return [
+            Notice(
+                cluster,
+                _label(CRONJOB_RESOURCE, cronjob.namespace, cronjob.name),
+                "; ".join(cronjob.annotation_errors) + ": CronJob left alone until the annotation is fixed",
+                why,
+                result=Result.FAILED,
+            )
+        ]
     original = cronjob.original_suspend
     if up:
         if original is None:
@@ -293,23 +357,38 @@ def plan_cronjob(cluster: ClusterId, cronjob: ObservedCronJob, *, up: bool, why:
         _cronjob_change(cluster, cronjob, suspend=True, remember=remember, direction=Direction.DOWN, why=why)
     ]
     if cronjob.active_jobs:
-        actions.append(Notice(
-            cluster, _label(CRONJOB_RESOURCE, cronjob.namespace, cronjob.name),
-            f"{cronjob.active_jobs} Job(s) still running: left to finish (only new runs are suspended)", why,
-        ))
+        actions.append(
+            Notice(
+                cluster,
+                _label(CRONJOB_RESOURCE, cronjob.namespace, cronjob.name),
+                f"{cronjob.active_jobs} Job(s) still running: left to finish (only new runs are suspended)",
+                why,
+            )
+        )
     return actions
 
 
 def _cronjob_change(
-    cluster: ClusterId, cronjob: ObservedCronJob, *, suspend: bool, remember: str | None | bool,
-    direction: Direction, why: Why,
+    cluster: ClusterId,
+    cronjob: ObservedCronJob,
+    *,
+    suspend: bool,
+    remember: str | None | bool,
+    direction: Direction,
+    why: Why,
 ) -> ObjectChange:
     # remember: the value to write, None to delete the annotation (merge-patch null), False to leave it.
     metadata: dict[str, object] = {"resourceVersion": cronjob.resource_version}
     if remember is not False:
         metadata["annotations"] = {ORIGINAL_SUSPEND: remember}
     return ObjectChange(
-        cluster, CRONJOB_RESOURCE, cronjob.namespace, cronjob.name,
+        cluster,
+        CRONJOB_RESOURCE,
+        cronjob.namespace,
+        cronjob.name,
         {"metadata": metadata, "spec": {"suspend": suspend}},
-        f"suspend={str(cronjob.suspend).lower()}", f"suspend={str(suspend).lower()}", direction, why,
+        f"suspend={str(cronjob.suspend).lower()}",
+        f"suspend={str(suspend).lower()}",
+        direction,
+        why,
     )

@@ -30,23 +30,23 @@ Idempotent: when observed already matches desired, only notices (if any) come ba
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
-from typing import Callable, Iterable, Mapping, Sequence
 
-from scaling.plan.actions import Action, Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
 from scaling.annotations import ORIGINAL_REPLICAS
 from scaling.model import Project, WorkloadKind, WorkloadRef, WorkloadSelector
 from scaling.names import ClusterId
-from scaling.plan.observed import ObservedCluster, ObservedWorkload
 from scaling.override import Override, OverrideAction
+from scaling.plan.actions import Action, Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
 from scaling.plan.autoscalers import RESOURCES as AUTOSCALER_RESOURCES
 from scaling.plan.autoscalers import TargetPlan, plan_autoscalers, plan_cronjobs, shared_namespaces, target_plan
+from scaling.plan.observed import ObservedCluster, ObservedWorkload
 from scaling.plan.optouts import autoscaled_workloads, own_warmup, plan_workload
 from scaling.plan.pools import plan_pool
 
-UTC = timezone.utc
+UTC = UTC
 
 # kubectl's `plural.group` of each workload kind (the keys of runscript.READ_RESOURCES' values).
 RESOURCE = {WorkloadKind.DEPLOYMENT: "deployments.apps", WorkloadKind.STATEFULSET: "statefulsets.apps"}
@@ -102,9 +102,7 @@ def plan(
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"plan: now={now.isoformat()} is naive; pass a timezone-aware datetime")
     now = now.astimezone(UTC)  # so `now + warm-up` counts real minutes, also across a DST change
-    active = {
-        (o.project, o.target): o for o in sorted(overrides, key=lambda o: o.created) if o.active(now)
-    }
+    active = {(o.project, o.target): o for o in sorted(overrides, key=lambda o: o.created) if o.active(now)}
     by_cluster: dict[ClusterId, list[Project]] = defaultdict(list)
     for project in projects:
         if project.enabled:
@@ -162,7 +160,9 @@ def workload_desire(project_wide: Desire, override: Override | None) -> Desire:
 def _override_why(override: Override) -> Why:
     until = override.until.astimezone(UTC)
     return Why(
-        override.project, Trigger.OVERRIDE, override.actor,
+        override.project,
+        Trigger.OVERRIDE,
+        override.actor,
         f"{override.reason} (override until {until:%Y-%m-%d %H:%M}Z)",
     )
 
@@ -185,8 +185,13 @@ def _plan_cluster(
         if len(owners) > 1:
             names = ", ".join(sorted(p.name for p in owners))
             actions += [
-                Notice(cluster, str(workload.ref), f"claimed by several projects ({names}): left alone",
-                       Why(p.name), Result.FAILED)
+                Notice(
+                    cluster,
+                    str(workload.ref),
+                    f"claimed by several projects ({names}): left alone",
+                    Why(p.name),
+                    Result.FAILED,
+                )
                 for p in owners
             ]
         elif owners:
@@ -204,33 +209,47 @@ def _plan_cluster(
     autoscaled, shared = autoscaled_workloads(seen), shared_namespaces(members)
     # KEDA holds a paused target at the paused count: scaling it would flap every tick. Someone else's
     # pause (not the app's own) makes KEDA, and whoever paused it, the owner of that workload's count.
-    paused_by_others = {s.target: s for s in seen.scaled_objects if s.paused_replicas is not None and not s.paused_by_app}
+    paused_by_others = {
+        s.target: s for s in seen.scaled_objects if s.paused_replicas is not None and not s.paused_by_app
+    }
     targets: dict[WorkloadRef, TargetPlan] = {}
     for project in members:
         refs = {w.ref for w in owned[project.name]}
         actions += _missing_workloads(cluster, project, seen)
         for (name, target), override in active.items():
             if name == project.name and target is not None and target not in refs:
-                actions.append(Notice(
-                    cluster, str(target), "override target is not a workload of this project in the cluster",
-                    _override_why(override),
-                ))
+                actions.append(
+                    Notice(
+                        cluster,
+                        str(target),
+                        "override target is not a workload of this project in the cluster",
+                        _override_why(override),
+                    )
+                )
         for workload in owned[project.name]:
             paused = paused_by_others.get(workload.ref)
             if paused is not None and not workload.excluded:
-                actions.append(Notice(
-                    cluster, str(workload.ref),
-                    f"scaledobject/{paused.namespace}/{paused.name} is paused by someone else at "
-                    f"{paused.paused_replicas!r}: KEDA holds the count there, so aks-hours leaves this workload alone",
-                    desires[project.name].why,
-                ))
+                actions.append(
+                    Notice(
+                        cluster,
+                        str(workload.ref),
+                        f"scaledobject/{paused.namespace}/{paused.name} is paused by someone else at "
+                        f"{paused.paused_replicas!r}: KEDA holds the count there, so aks-hours leaves this workload alone",
+                        desires[project.name].why,
+                    )
+                )
                 if workload.replicas and workload.node_pool:
                     pools_held_up[project.name].setdefault(workload.node_pool, desires[project.name].why)
                 continue
             override = active.get((project.name, workload.ref))
             desire, found = plan_workload(
-                cluster, project, workload, workload_desire(desires[project.name], override),
-                targeted=override is not None, now=now, planner=WORKLOAD_PLANNERS[workload.ref.kind],
+                cluster,
+                project,
+                workload,
+                workload_desire(desires[project.name], override),
+                targeted=override is not None,
+                now=now,
+                planner=WORKLOAD_PLANNERS[workload.ref.kind],
                 autoscaled=workload.ref in autoscaled,
             )
             actions += found
@@ -259,7 +278,8 @@ def _missing_workloads(cluster: ClusterId, project: Project, seen: ObservedClust
             for w in seen.workloads
         ):
             yield Notice(
-                cluster, str(selector),
+                cluster,
+                str(selector),
                 f"listed in Workloads but not found in namespaces {', '.join(project.namespaces)}",
                 Why(project.name),
             )
@@ -283,16 +303,16 @@ def _plan_pools(
         if len(owners) > 1:
             names = ", ".join(sorted(p.name for p in owners))
             actions += [
-                Notice(cluster, target, f"listed by several projects ({names}): left alone", Why(p.name),
-                       Result.FAILED)
+                Notice(cluster, target, f"listed by several projects ({names}): left alone", Why(p.name), Result.FAILED)
                 for p in owners
             ]
             continue
         project = owners[0]
         pool = seen.pool(name)
         if pool is None:
-            actions.append(Notice(cluster, target, "listed in NodePools but not found in the cluster",
-                                  Why(project.name)))
+            actions.append(
+                Notice(cluster, target, "listed in NodePools but not found in the cluster", Why(project.name))
+            )
             continue
         desire = pool_desire(project, active.get((project.name, None)), now)
         hold = held_up.get(project.name, {}).get(name)
@@ -315,8 +335,11 @@ def plan_scalable(cluster: ClusterId, workload: ObservedWorkload, desire: Desire
         return None
     if workload.annotation_errors:
         return Notice(
-            cluster, str(ref), "annotations unreadable, left alone: " + "; ".join(workload.annotation_errors),
-            desire.why, Result.FAILED,
+            cluster,
+            str(ref),
+            "annotations unreadable, left alone: " + "; ".join(workload.annotation_errors),
+            desire.why,
+            Result.FAILED,
         )
 
     def change(to: int, annotation: str | None | bool, direction: Direction) -> ObjectChange:
@@ -325,9 +348,15 @@ def plan_scalable(cluster: ClusterId, workload: ObservedWorkload, desire: Desire
         if annotation is not False:
             metadata["annotations"] = {ORIGINAL_REPLICAS: annotation}
         return ObjectChange(
-            cluster, RESOURCE[ref.kind], ref.namespace, ref.name,
+            cluster,
+            RESOURCE[ref.kind],
+            ref.namespace,
+            ref.name,
             {"metadata": metadata, "spec": {"replicas": to}},
-            str(replicas), str(to), direction, desire.why,
+            str(replicas),
+            str(to),
+            direction,
+            desire.why,
         )
 
     if desire.replicas is not None:

@@ -7,8 +7,8 @@ so the planner never reads raw objects.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from scaling.model import WorkloadRef
 from scaling.names import ClusterId

@@ -18,15 +18,16 @@ A desire here is anything with `up`, `why`, `replicas` (scaling.plan.decide.Desi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Callable, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from scaling.plan.actions import Action, Notice, Result, Trigger, Why
 from scaling.annotations import EXCLUDE, MIN_REPLICAS, UPTIME
 from scaling.model import Project, WorkloadRef
 from scaling.names import ClusterId
+from scaling.plan.actions import Action, Notice, Result, Trigger, Why
 from scaling.plan.observed import ObservedCluster, ObservedWorkload
 from scaling.schedule.hours import Schedule, parse
 
@@ -71,8 +72,11 @@ def effective_desire(
             schedule = own_schedule(project, workload.own_uptime)
         except ValueError as error:
             return Notice(
-                None, str(workload.ref), f"{UPTIME} {workload.own_uptime!r} cannot be read, left alone: {error}",
-                desire.why, Result.FAILED,
+                None,
+                str(workload.ref),
+                f"{UPTIME} {workload.own_uptime!r} cannot be read, left alone: {error}",
+                desire.why,
+                Result.FAILED,
             )
         up = schedule.is_up(now)
         state = "own business hours" if up else "outside its own business hours"
@@ -82,7 +86,9 @@ def effective_desire(
         keep = min(workload.min_replicas, size)
         if keep > 0:
             why = desire.why
-            desire = replace(desire, replicas=keep, why=replace(why, reason=f"{why.reason}; {MIN_REPLICAS} keeps {keep}"))
+            desire = replace(
+                desire, replicas=keep, why=replace(why, reason=f"{why.reason}; {MIN_REPLICAS} keeps {keep}")
+            )
     return desire
 
 
@@ -99,8 +105,11 @@ def own_warmup(project: Project, workload: ObservedWorkload, now: datetime) -> W
     if schedule.is_up(now) or start is None or start > now + timedelta(minutes=project.warmup_minutes):
         return None
     local = start.astimezone(schedule.zone)
-    return Why(project.name, reason=f"warm-up {project.warmup_minutes} min: {workload.ref} own business hours"
-                                    f" start {local:%Y-%m-%d %H:%M %Z} ({UPTIME})")
+    return Why(
+        project.name,
+        reason=f"warm-up {project.warmup_minutes} min: {workload.ref} own business hours"
+        f" start {local:%Y-%m-%d %H:%M %Z} ({UPTIME})",
+    )
 
 
 def plan_workload(

@@ -14,10 +14,9 @@ planner cannot drift apart:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import Mapping
 
-from scaling.plan.actions import Direction, Notice, PoolChange, Result, Why
 from scaling.annotations import (
     POOL_TAGS,
     TAG_ORIGINAL_AUTOSCALING,
@@ -28,6 +27,7 @@ from scaling.annotations import (
 )
 from scaling.model import NodePoolAction
 from scaling.names import ClusterId
+from scaling.plan.actions import Direction, Notice, PoolChange, Result, Why
 from scaling.plan.observed import ObservedPool, PoolSize
 
 RUNNING = "Running"
@@ -78,8 +78,9 @@ def decode_original(tags: Mapping[str, str]) -> tuple[PoolSize | None, tuple[str
         errors.append(f"tag {TAG_ORIGINAL_POWER}={power!r} is not {RUNNING!r} or {STOPPED!r}")
     if autoscaling_raw == "true" and (low is None or high is None) and not errors:
         # ARM refuses to turn the cluster autoscaler on without both bounds: the restore would fail daily.
-        errors.append(f"tags {TAG_ORIGINAL_MIN} and {TAG_ORIGINAL_MAX} are both needed when "
-                      f"{TAG_ORIGINAL_AUTOSCALING}=true")
+        errors.append(
+            f"tags {TAG_ORIGINAL_MIN} and {TAG_ORIGINAL_MAX} are both needed when {TAG_ORIGINAL_AUTOSCALING}=true"
+        )
     if low is not None and high is not None and low > high:
         errors.append(f"tag {TAG_ORIGINAL_MIN}={low} is above {TAG_ORIGINAL_MAX}={high}")
     if errors or number is None:
@@ -137,25 +138,32 @@ def plan_pool(
         return Notice(cluster, target, "System-mode pool listed in NodePools: never scaled or stopped", why)
     if pool.tag_errors:
         return Notice(
-            cluster, target, "bookkeeping tags unreadable, pool left alone: " + "; ".join(pool.tag_errors),
-            why, Result.FAILED,
+            cluster,
+            target,
+            "bookkeeping tags unreadable, pool left alone: " + "; ".join(pool.tag_errors),
+            why,
+            Result.FAILED,
         )
     change = _change(cluster, pool, action=action, up=up, why=why)
     if change is None and pool.provisioning_state.lower() == "failed":
         # ARM shows the requested size even when the operation behind it failed (no capacity, quota):
         # the nodes may not be there, or still be running and billed.
         return Notice(
-            cluster, target,
+            cluster,
+            target,
             "the pool's last operation failed (provisioningState Failed): its nodes may not match "
             f"{describe(pool.size)}; see the pool's activity log",
-            why, Result.FAILED,
+            why,
+            Result.FAILED,
         )
     if isinstance(change, PoolChange) and pool.busy:
         # A PUT now would be a 409; the next tick sees the finished operation and decides again.
         return Notice(
-            cluster, target,
+            cluster,
+            target,
             f"{change.direction.value} due but the pool is {pool.provisioning_state}: next tick",
-            why, Result.BUSY,
+            why,
+            Result.BUSY,
         )
     return change
 
@@ -167,12 +175,11 @@ def _change(
     if up:
         if original is not None:
             # Restore exactly; also when the size already matches, to drop the bookkeeping tags.
-            return PoolChange(
-                cluster, pool.name, size, original, without_bookkeeping(pool.tags), Direction.UP, why
-            )
+            return PoolChange(cluster, pool.name, size, original, without_bookkeeping(pool.tags), Direction.UP, why)
         if is_down(size, action):
             return Notice(
-                cluster, f"nodepool/{pool.name}",
+                cluster,
+                f"nodepool/{pool.name}",
                 f"pool is {describe(size)} during business hours with no remembered size: left alone",
                 why,
             )
@@ -182,8 +189,6 @@ def _change(
     if original is not None:
         # Brought up by hand while its project is down: down again, keeping the size remembered at the
         # first scale-down (the manual size is not what business hours should restore).
-        return PoolChange(
-            cluster, pool.name, size, down_size(size, action), dict(pool.tags), Direction.DOWN, why
-        )
+        return PoolChange(cluster, pool.name, size, down_size(size, action), dict(pool.tags), Direction.DOWN, why)
     tags = {**without_bookkeeping(pool.tags), **encode_original(size)}
     return PoolChange(cluster, pool.name, size, down_size(size, action), tags, Direction.DOWN, why)

@@ -7,7 +7,7 @@ Every malformed value raises ScheduleError quoting the offending part and saying
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -17,7 +17,7 @@ DAY = 86_400
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY_NUMBER = {n.lower(): i for i, n in enumerate(WEEKDAYS)} | {n: i for i, n in enumerate(_FULL_DAYS)}
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 SECOND = timedelta(seconds=1)
 _ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})"
@@ -54,9 +54,7 @@ def parse_spec(kind: str, text: str, default_zone: str) -> tuple[str, Weekly, tu
                 "expected comma-separated entries"
             )
         if entry.lower() in ("always", "never"):
-            raise ScheduleError(
-                f"{kind} '{text}': '{entry}' must be the whole {kind} value, not one entry of a list"
-            )
+            raise ScheduleError(f"{kind} '{text}': '{entry}' must be the whole {kind} value, not one entry of a list")
         if _LOOKS_ABSOLUTE.match(entry):
             span, entry_text = _parse_absolute(kind, entry)
             absolute.append(span)

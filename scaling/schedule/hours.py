@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone as _timezone
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -70,7 +70,7 @@ from scaling.schedule.grammar import (
 
 __all__ = ["DAY", "WEEKDAYS", "Schedule", "ScheduleError", "parse"]
 
-_UTC = _timezone.utc
+_UTC = UTC
 # Offsets and holidays repeat yearly, so a schedule that changes at all changes within a year of its last
 # dated item (absolute entry, closed date); searching two years proves "never changes" safely.
 _SEARCH_HORIZON = 2 * 366 * DAY
@@ -264,12 +264,12 @@ def parse(
     Raises ScheduleError (a ValueError) quoting the offending part and saying what is expected."""
     uptime, downtime = _text("uptime", uptime), _text("downtime", downtime)
     timezone, holidays, closed_dates = (
-        _text("timezone", timezone), _text("holidays", holidays), _text("closed dates", closed_dates)
+        _text("timezone", timezone),
+        _text("holidays", holidays),
+        _text("closed dates", closed_dates),
     )
     if uptime and downtime:
-        raise ScheduleError(
-            f"both uptime '{uptime}' and downtime '{downtime}' are set; give exactly one of them"
-        )
+        raise ScheduleError(f"both uptime '{uptime}' and downtime '{downtime}' are set; give exactly one of them")
     if not uptime and not downtime:
         raise ScheduleError("neither uptime nor downtime is set; give exactly one of them")
     kind, text = ("uptime", uptime) if uptime else ("downtime", downtime)

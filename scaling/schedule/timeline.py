@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from scaling.schedule.hours import Schedule
 
-_UTC = timezone.utc
+_UTC = UTC
 _SECOND = timedelta(seconds=1)
 
 
@@ -97,9 +97,7 @@ def week_chart(
     return "\n".join(lines)
 
 
-def _row_cells(
-    schedule: Schedule, bounds: list[datetime], *, per_day: int, style: ChartStyle
-) -> list[str]:
+def _row_cells(schedule: Schedule, bounds: list[datetime], *, per_day: int, style: ChartStyle) -> list[str]:
     """One string of cells per local date; `bounds` are the cell edges as instants (see `_cell_bounds`)."""
     changes = schedule.transitions(bounds[0], bounds[-1])
     state = schedule.is_up(bounds[0])

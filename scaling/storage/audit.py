@@ -20,22 +20,23 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from azure.data.tables import TableServiceClient
 
-from scaling.plan.actions import Action, Notice, ObjectChange, Outcome, PoolChange, Result
 from scaling.logs import redact
 from scaling.names import dns1123_label
+from scaling.plan.actions import Action, Notice, Outcome, PoolChange, Result
 from scaling.plan.pools import describe
 
 if TYPE_CHECKING:
     from scaling.override import Override
 
-UTC = timezone.utc
+UTC = UTC
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INVERT = 10**19 - 1
 BATCH = 100  # the Table service's limit of operations per entity transaction
@@ -81,9 +82,7 @@ class AuditRow:
         return (f"project-{self.project}", f"day-{self.time.astimezone(UTC):%Y%m%d}")
 
 
-def row_for(
-    outcome: Outcome, *, time: datetime, tick: str | None, sequence: int, scope: str | None = None
-) -> AuditRow:
+def row_for(outcome: Outcome, *, time: datetime, tick: str | None, sequence: int, scope: str | None = None) -> AuditRow:
     """The audit row of one planned action and what acting on it did."""
     action: Action = outcome.action
     why = action.why
@@ -93,26 +92,48 @@ def row_for(
         if why.reason:
             reason = f"{action.message} [{why.reason}]"
     elif isinstance(action, PoolChange):
-        name, before, after, reason = f"scale-{action.direction.value}", describe(action.before), describe(action.after), why.reason
+        name, before, after, reason = (
+            f"scale-{action.direction.value}",
+            describe(action.before),
+            describe(action.after),
+            why.reason,
+        )
     else:
         name, before, after, reason = f"scale-{action.direction.value}", action.before, action.after, why.reason
     return AuditRow(
-        time=time, project=why.project, target=action.target, action=name, result=outcome.result,
-        trigger=why.trigger.value, actor=why.actor, cluster=cluster, from_=before, to=after,
-        reason=_clip(reason), error=_clip(redact(outcome.error)) if outcome.error else None,
-        duration_ms=outcome.duration_ms, tick=tick, sequence=sequence, scope=scope,
+        time=time,
+        project=why.project,
+        target=action.target,
+        action=name,
+        result=outcome.result,
+        trigger=why.trigger.value,
+        actor=why.actor,
+        cluster=cluster,
+        from_=before,
+        to=after,
+        reason=_clip(reason),
+        error=_clip(redact(outcome.error)) if outcome.error else None,
+        duration_ms=outcome.duration_ms,
+        tick=tick,
+        sequence=sequence,
+        scope=scope,
     )
 
 
-def override_row(override: "Override", *, cleared: bool, now: datetime, tick: str | None = None) -> AuditRow:
+def override_row(override: Override, *, cleared: bool, now: datetime, tick: str | None = None) -> AuditRow:
     """The row that records an override being set or cleared by a person (trigger `manual`)."""
     what = override.action.value if override.replicas is None else f"replicas={override.replicas}"
     return AuditRow(
-        time=now.astimezone(UTC), project=override.project,
+        time=now.astimezone(UTC),
+        project=override.project,
         target=str(override.target) if override.target else "project",
-        action="override-clear" if cleared else "override-set", result=Result.OK, trigger="manual",
-        actor=override.actor, to=None if cleared else f"{what} until {override.until.astimezone(UTC):%Y-%m-%dT%H:%MZ}",
-        reason=_clip(override.reason), tick=tick,
+        action="override-clear" if cleared else "override-set",
+        result=Result.OK,
+        trigger="manual",
+        actor=override.actor,
+        to=None if cleared else f"{what} until {override.until.astimezone(UTC):%Y-%m-%dT%H:%MZ}",
+        reason=_clip(override.reason),
+        tick=tick,
     )
 
 
@@ -139,12 +160,21 @@ def from_entity(entity: Mapping[str, object]) -> AuditRow:
         raise ValueError(f"audit row {entity.get('RowKey')}: Time is not a DateTime")
     return AuditRow(
         time=(time if time.tzinfo else time.replace(tzinfo=UTC)).astimezone(UTC),
-        project=str(entity["Project"]), target=str(entity["Target"]), action=str(entity["Action"]),
-        result=Result(entity["Result"]), trigger=str(entity.get("Trigger", "schedule")),
-        actor=str(entity.get("Actor", "")), cluster=entity.get("Cluster"), from_=entity.get("From"),
-        to=entity.get("To"), reason=entity.get("Reason"), error=entity.get("Error"),
-        duration_ms=entity.get("DurationMs"), tick=entity.get("Tick"),
-        sequence=int(str(entity["RowKey"]).rsplit("-", 1)[-1]), scope=_scope(str(entity["RowKey"])),
+        project=str(entity["Project"]),
+        target=str(entity["Target"]),
+        action=str(entity["Action"]),
+        result=Result(entity["Result"]),
+        trigger=str(entity.get("Trigger", "schedule")),
+        actor=str(entity.get("Actor", "")),
+        cluster=entity.get("Cluster"),
+        from_=entity.get("From"),
+        to=entity.get("To"),
+        reason=entity.get("Reason"),
+        error=entity.get("Error"),
+        duration_ms=entity.get("DurationMs"),
+        tick=entity.get("Tick"),
+        sequence=int(str(entity["RowKey"]).rsplit("-", 1)[-1]),
+        scope=_scope(str(entity["RowKey"])),
     )
 
 
@@ -214,11 +244,12 @@ class AuditStore:
             partitions: Iterable[str] = [f"project-{dns1123_label(project, what='project')}"]
         else:
             last = (until or now or datetime.now(UTC)).astimezone(UTC)
-            first = (since.astimezone(UTC) if since else last - timedelta(days=DEFAULT_DAYS))
+            first = since.astimezone(UTC) if since else last - timedelta(days=DEFAULT_DAYS)
             if last - first > timedelta(days=MAX_DAY_SPAN):
                 raise AuditError(
                     f"without a project, since..until may span at most {MAX_DAY_SPAN} days "
-                    f"({first:%Y-%m-%d}..{last:%Y-%m-%d} is {(last - first).days}); give a project or a shorter range")
+                    f"({first:%Y-%m-%d}..{last:%Y-%m-%d} is {(last - first).days}); give a project or a shorter range"
+                )
             partitions = _days(first, last)
         after_key: str | None = None
         if continuation:
@@ -226,7 +257,7 @@ class AuditStore:
             partitions = list(partitions)
             if resume_partition not in partitions:
                 raise AuditError("continuation does not belong to this query")
-            partitions = partitions[partitions.index(resume_partition):]
+            partitions = partitions[partitions.index(resume_partition) :]
         rows: list[AuditRow] = []
         for partition in partitions:
             last_here = after_key or ""
@@ -239,8 +270,9 @@ class AuditStore:
             after_key = None
         return rows, None
 
-    def _range(self, partition: str, since: datetime | None, until: datetime | None, after: str | None,
-               want: int) -> Iterator[Mapping[str, object]]:
+    def _range(
+        self, partition: str, since: datetime | None, until: datetime | None, after: str | None, want: int
+    ) -> Iterator[Mapping[str, object]]:
         clauses, parameters = ["PartitionKey eq @pk"], {"pk": partition}
         if until is not None:
             clauses.append("RowKey gt @newest")  # time < until
@@ -251,7 +283,9 @@ class AuditStore:
         if after is not None:
             clauses.append("RowKey gt @after")
             parameters["after"] = after
-        pages = self._table.query_entities(" and ".join(clauses), parameters=parameters, results_per_page=min(want, 1000))
+        pages = self._table.query_entities(
+            " and ".join(clauses), parameters=parameters, results_per_page=min(want, 1000)
+        )
         return iter(pages)
 
 

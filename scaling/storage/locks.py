@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from azure.core import MatchConditions
@@ -36,7 +36,7 @@ from scaling.names import ClusterId
 
 log = logging.getLogger("scaling.storage.locks")
 
-UTC = timezone.utc
+UTC = UTC
 PARTITION = "cluster"
 DEFAULT_LEASE = timedelta(minutes=11)  # functionTimeout (10 min) + margin for clock skew
 FREE = ""
@@ -132,8 +132,12 @@ class LockStore:
         except (ResourceExistsError, ResourceModifiedError):
             # Another instance wrote the row between our read and our write: it won.
             winner = self.read(cluster)
-            return _replace(lease, verdict=Verdict.HELD, holder=winner.owner if winner else None,
-                            holder_tick=winner.tick if winner else None)
+            return _replace(
+                lease,
+                verdict=Verdict.HELD,
+                holder=winner.owner if winner else None,
+                holder_tick=winner.tick if winner else None,
+            )
         stolen = state.owner if state is not None and state.owner not in (FREE, owner) else None
         if stolen:
             log.warning("took over the expired lock of %s on %s (expired %s)", stolen, cluster.name, state.expires)

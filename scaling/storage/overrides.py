@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Mapping
+from datetime import UTC, datetime
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
@@ -14,7 +14,7 @@ from scaling.model import WorkloadRef
 from scaling.names import dns1123_label
 from scaling.override import Override, OverrideAction, OverrideError, as_utc, parse_target, target_key
 
-UTC = timezone.utc
+UTC = UTC
 
 
 # -- Table `Overrides` ------------------------------------------------------------------------------------
@@ -120,7 +120,10 @@ def from_entity(entity: Mapping[str, object]) -> Override:
     return Override(
         project=dns1123_label(str(entity["PartitionKey"]), what="project"),
         action=OverrideAction(entity["Action"]),
-        until=as_utc(until), reason=str(entity.get("Reason") or ""), actor=str(entity.get("Actor") or ""),
-        created=as_utc(created), target=target, replicas=None if replicas is None else int(replicas),
+        until=as_utc(until),
+        reason=str(entity.get("Reason") or ""),
+        actor=str(entity.get("Actor") or ""),
+        created=as_utc(created),
+        target=target,
+        replicas=None if replicas is None else int(replicas),
     )
-

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import yaml
 
@@ -107,9 +107,13 @@ def parse_text(text: str, *, source: str, json_format: bool) -> ScheduleFile:
             continue
         keys = [str(key) for key in columns if str(key) in SYSTEM_COLUMNS]
         if keys:
-            errors.append(ProjectError(
-                name, keys[0], f"{keys[0]} is set by the table; in a file the project name is the key under '{TOP_KEY}:'"
-            ))
+            errors.append(
+                ProjectError(
+                    name,
+                    keys[0],
+                    f"{keys[0]} is set by the table; in a file the project name is the key under '{TOP_KEY}:'",
+                )
+            )
             continue
         rows.append((name, {str(key): value for key, value in columns.items()}))
     return ScheduleFile(rows=tuple(rows), errors=tuple(errors))

@@ -9,19 +9,32 @@ on canonical values: `row_to_project(name, project_to_row(p)) == p`.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping, TypeVar
+from typing import TypeVar
 
 from scaling.model import Access, NodePoolAction, Project, ProjectError, ScheduleSpec, WorkloadKind, WorkloadSelector
 from scaling.names import InvalidName, agent_pool_name, cluster_id, dns1123_label, dns1123_subdomain
-from scaling.schedule.hours import ScheduleError, parse
 from scaling.schedule.grammar import check_zone, parse_closed_dates, parse_holidays
+from scaling.schedule.hours import ScheduleError, parse
 
 PARTITION = "project"  # every project row lives in this partition; other partitions are not read
 COLUMNS = (
-    "Cluster", "Namespaces", "Workloads", "Exclude", "NodePools", "NodePoolAction",
-    "Uptime", "Downtime", "TimeZone", "Holidays", "ClosedDates", "WarmupMinutes",
-    "Access", "Enabled", "DryRun",
+    "Cluster",
+    "Namespaces",
+    "Workloads",
+    "Exclude",
+    "NodePools",
+    "NodePoolAction",
+    "Uptime",
+    "Downtime",
+    "TimeZone",
+    "Holidays",
+    "ClosedDates",
+    "WarmupMinutes",
+    "Access",
+    "Enabled",
+    "DryRun",
 )
 # Set by Table Storage itself; never an operator's column.
 SYSTEM_COLUMNS = frozenset({"PartitionKey", "RowKey", "Timestamp"})

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from scaling.page.app import create_app
 from scaling.api.auth import AuthConfig, AuthError, authenticate
-from tests.fixtures.api_world import AUTH, KEY, Clock, NOW, world  # noqa: F401 - fixture
+from scaling.page.app import create_app
+from tests.fixtures.api_world import AUTH, KEY, NOW, Clock, world  # noqa: F401 - fixture
 
 PRINCIPAL = {"X-MS-CLIENT-PRINCIPAL-NAME": "alice@contoso.com"}
 
@@ -51,8 +51,9 @@ def test_a_trusted_principal_is_the_actor_and_needs_no_api_key():
 
 
 def test_a_trusted_principal_with_the_key_is_still_named():
-    caller = authenticate(config(trust=True), headers(authorization=f"Bearer {KEY}",
-                                                      x_ms_client_principal_name="alice@contoso.com"))
+    caller = authenticate(
+        config(trust=True), headers(authorization=f"Bearer {KEY}", x_ms_client_principal_name="alice@contoso.com")
+    )
     assert caller.actor == "alice@contoso.com"
 
 
@@ -88,8 +89,9 @@ def test_the_principal_header_is_trusted_only_when_app_service_authentication_is
 def test_a_trusted_principal_is_recorded_in_the_override_and_the_audit(world):
     app = create_app(lambda: world.context, world.settings, clock=Clock(NOW), auth=config(trust=True))
     with TestClient(app) as client:
-        response = client.post("/api/v1/projects/project-a/override", headers=PRINCIPAL,
-                               json={"action": "down", "reason": "offsite"})
+        response = client.post(
+            "/api/v1/projects/project-a/override", headers=PRINCIPAL, json={"action": "down", "reason": "offsite"}
+        )
     assert response.status_code == 200, response.text
     assert response.json()["override"]["actor"] == "alice@contoso.com"
     [override] = world.context.overrides.all()
@@ -101,6 +103,9 @@ def test_a_trusted_principal_is_recorded_in_the_override_and_the_audit(world):
 
 @pytest.mark.integration
 def test_a_forged_principal_header_changes_nothing_when_it_is_not_trusted(world):
-    response = world.client.post("/api/v1/projects/project-a/override", headers={**AUTH, **PRINCIPAL},
-                                 json={"action": "down", "reason": "offsite"})
+    response = world.client.post(
+        "/api/v1/projects/project-a/override",
+        headers={**AUTH, **PRINCIPAL},
+        json={"action": "down", "reason": "offsite"},
+    )
     assert response.json()["override"]["actor"] == "api-key"

@@ -4,18 +4,18 @@ cluster is touched (the app here has a context factory that fails the test if it
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from scaling.page.app import create_app
 from scaling.api.auth import AuthConfig
+from scaling.page.app import create_app
 from scaling.settings import Settings
 
 KEY = "test-key-123"
-NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)  # Tuesday
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday
 SCALE_UP = "/api/v1/deployments/project-a/sample-app-a/scale-up"
 SCALE_TO_ZERO = "/api/v1/deployments/project-a/sample-app-a/scale-to-zero"
 OVERRIDE = "/api/v1/projects/project-a/override"
@@ -229,8 +229,12 @@ def test_a_wrong_method_is_405_in_the_reference_shape(client):
 
 def test_until_limit_follows_the_setting():
     settings = dataclasses.replace(Settings.from_env({}), api_key=KEY, max_override_hours=1)
-    app = create_app(_untouchable, settings, clock=lambda: NOW,
-                     auth=AuthConfig(api_key=KEY, behind_functions_host=False, trust_principal_header=False))
+    app = create_app(
+        _untouchable,
+        settings,
+        clock=lambda: NOW,
+        auth=AuthConfig(api_key=KEY, behind_functions_host=False, trust_principal_header=False),
+    )
     with TestClient(app) as c:
         until = (NOW + timedelta(hours=2)).isoformat()
         response = c.post(OVERRIDE, headers=AUTH, json={"action": "up", "reason": "x", "until": until})
@@ -240,8 +244,10 @@ def test_until_limit_follows_the_setting():
 # -- 503: Table Storage unreachable at a cold start -----------------------------------------------------
 
 SECRET = "c2VjcmV0LWtleS1zaG91bGQtbm90LWxlYWs="
-UNREACHABLE = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-               f"AccountKey={SECRET};TableEndpoint=http://127.0.0.1:1/devstoreaccount1;")
+UNREACHABLE = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    f"AccountKey={SECRET};TableEndpoint=http://127.0.0.1:1/devstoreaccount1;"
+)
 
 
 def unreachable_storage_client() -> httpx.Client:
@@ -265,8 +271,9 @@ def test_ready_is_503_not_ready_when_table_storage_is_unreachable_at_a_cold_star
     assert SECRET not in response.text
 
 
-@pytest.mark.parametrize("path", ["/api/v1/projects", "/api/v1/deployments/project-a/sample-app-a/status",
-                                  "/api/v1/audit", "/"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/projects", "/api/v1/deployments/project-a/sample-app-a/status", "/api/v1/audit", "/"]
+)
 def test_an_endpoint_is_503_table_storage_unavailable_when_storage_is_unreachable_at_a_cold_start(path):
     with unreachable_storage_client() as c:
         response = c.get(path, headers=AUTH)

@@ -38,8 +38,13 @@ def test_a_project_shows_desired_vs_actual_per_workload_and_pool_and_the_next_ch
     workloads = {w["name"]: w for w in a["workloads"]}
     assert set(workloads) == {"sample-app-a", "sample-app-a2"}
     assert workloads["sample-app-a"] == {
-        "kind": "deployment", "namespace": "project-a", "name": "sample-app-a", "desired": "up",
-        "replicas": 2, "ready_replicas": workloads["sample-app-a"]["ready_replicas"], "original_replicas": None,
+        "kind": "deployment",
+        "namespace": "project-a",
+        "name": "sample-app-a",
+        "desired": "up",
+        "replicas": 2,
+        "ready_replicas": workloads["sample-app-a"]["ready_replicas"],
+        "original_replicas": None,
     }
     [pool] = a["node_pools"]
     assert (pool["name"], pool["desired"], pool["count"], pool["power_state"]) == ("projecta", "up", 2, "Running")
@@ -61,8 +66,14 @@ def test_an_unknown_project_is_404(world):
 
 def test_a_project_whose_row_does_not_load_is_404_with_the_row_errors(world):
     world.context.projects._table.upsert_entity(
-        {"PartitionKey": "project", "RowKey": "broken", "Cluster": "not-a-resource-id", "Namespaces": "x",
-         "Uptime": "Mon-Fri 09:00-17:00"})
+        {
+            "PartitionKey": "project",
+            "RowKey": "broken",
+            "Cluster": "not-a-resource-id",
+            "Namespaces": "x",
+            "Uptime": "Mon-Fri 09:00-17:00",
+        }
+    )
     response = world.client.get("/api/v1/projects/broken", headers=AUTH)
     assert response.status_code == 404
     assert "has errors" in response.json()["message"] and "Cluster" in response.json()["error"]
@@ -96,8 +107,11 @@ def test_a_project_override_survives_the_following_tick_and_shows_in_the_project
 
 
 def test_override_up_keeps_a_project_up_after_hours(world):
-    world.client.post("/api/v1/projects/project-b/override", headers=AUTH,
-                      json={"action": "up", "reason": "release night", "until": "2026-11-24T14:00:00Z"})
+    world.client.post(
+        "/api/v1/projects/project-b/override",
+        headers=AUTH,
+        json={"action": "up", "reason": "release night", "until": "2026-11-24T14:00:00Z"},
+    )
     assert world.replicas("project-b", "triton-resnet50") == 1
     world.tick(minutes=5)
     assert world.replicas("project-b", "triton-resnet50") == 1
@@ -142,8 +156,9 @@ def test_deleting_an_override_that_is_not_there_is_404(world):
 
 
 def test_an_override_of_an_unknown_project_is_404_and_records_nothing(world):
-    response = world.client.post("/api/v1/projects/project-zzz/override", headers=AUTH,
-                                 json={"action": "down", "reason": "x"})
+    response = world.client.post(
+        "/api/v1/projects/project-zzz/override", headers=AUTH, json={"action": "down", "reason": "x"}
+    )
     assert response.status_code == 404
     assert world.context.overrides.all() == []
 
@@ -165,23 +180,32 @@ def test_audit_is_paged_newest_first(world):
     world.client.post(OVERRIDE, headers=AUTH, json={"action": "down", "reason": "one"})
     first = world.client.get("/api/v1/audit?project=project-a&limit=2", headers=AUTH).json()
     assert len(first["rows"]) == 2 and first["continuation"]
-    rest = world.client.get(f"/api/v1/audit?project=project-a&limit=100&continuation={first['continuation']}",
-                            headers=AUTH).json()
+    rest = world.client.get(
+        f"/api/v1/audit?project=project-a&limit=100&continuation={first['continuation']}", headers=AUTH
+    ).json()
     rows = first["rows"] + rest["rows"]
     assert rest["continuation"] is None
     assert {r["action"] for r in rows} >= {"override-set", "scale-down"}
     assert all(r["project"] == "project-a" for r in rows)
     row = next(r for r in rows if r["action"] == "scale-down" and r["target"] == "deployment/project-a/sample-app-a")
-    assert (row["from"], row["to"], row["trigger"], row["actor"], row["result"]) == ("2", "0", "override", "api-key", "ok")
+    assert (row["from"], row["to"], row["trigger"], row["actor"], row["result"]) == (
+        "2",
+        "0",
+        "override",
+        "api-key",
+        "ok",
+    )
 
 
 def test_audit_by_time_window(world):
     world.client.post(OVERRIDE, headers=AUTH, json={"action": "down", "reason": "one"})
-    before = world.client.get("/api/v1/audit?until=2026-11-24T09:00:00Z&since=2026-11-24T00:00:00Z",
-                              headers=AUTH).json()
+    before = world.client.get(
+        "/api/v1/audit?until=2026-11-24T09:00:00Z&since=2026-11-24T00:00:00Z", headers=AUTH
+    ).json()
     assert before["rows"] == []
-    around = world.client.get("/api/v1/audit?since=2026-11-24T09:00:00Z&until=2026-11-24T11:00:00Z",
-                              headers=AUTH).json()
+    around = world.client.get(
+        "/api/v1/audit?since=2026-11-24T09:00:00Z&until=2026-11-24T11:00:00Z", headers=AUTH
+    ).json()
     assert any(r["action"] == "override-set" for r in around["rows"])
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 import urllib.parse
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
@@ -19,11 +19,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from emulator.server import TOKEN
-from scaling.clusters import clients
-from scaling.page.app import create_app
 from scaling.api.auth import AuthConfig
 from scaling.api.service import ApiService
+from scaling.clusters import clients
 from scaling.clusters.clients import StaticTokenCredential
+from scaling.page.app import create_app
 from scaling.settings import Settings
 from tests.fixtures.api_world import AUTH as WORLD_AUTH
 from tests.fixtures.api_world import KEY as WORLD_KEY
@@ -31,7 +31,7 @@ from tests.fixtures.api_world import world  # noqa: F401 - the fixture: the API 
 from tests.fixtures.azurite import ACCOUNT_KEY
 from tests.fixtures.status_fakes import FakeBackend, sample_backend
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday, project-a is up
 KEY = "sec-Key_4f1c9a7e2b"
 FUNCTION_KEY = "fnkey-9d8c7b6a5f4e"
@@ -66,11 +66,15 @@ class RecordingBackend(FakeBackend):
         return [c for c in self.called if c in MUTATIONS]
 
 
-def make(backend: RecordingBackend, *, api_key: str | None = KEY, behind_host: bool = False,
-         trust_principal: bool = False) -> TestClient:
-    app = create_app(lambda: ApiService(backend), Settings(api_key=api_key), clock=lambda: NOW,
-                     auth=AuthConfig(api_key=api_key, behind_functions_host=behind_host,
-                                     trust_principal_header=trust_principal))
+def make(
+    backend: RecordingBackend, *, api_key: str | None = KEY, behind_host: bool = False, trust_principal: bool = False
+) -> TestClient:
+    app = create_app(
+        lambda: ApiService(backend),
+        Settings(api_key=api_key),
+        clock=lambda: NOW,
+        auth=AuthConfig(api_key=api_key, behind_functions_host=behind_host, trust_principal_header=trust_principal),
+    )
     return TestClient(app, raise_server_exceptions=False)
 
 
@@ -96,8 +100,7 @@ def operations() -> list[tuple[str, str]]:
 
 
 def concrete(path: str) -> str:
-    return (path.replace("{namespace}", "project-a").replace("{name}", "sample-app-a")
-            .replace("{project}", "project-a"))
+    return path.replace("{namespace}", "project-a").replace("{name}", "sample-app-a").replace("{project}", "project-a")
 
 
 VALID_BODY = {"reason": "maintenance", "replicas": 1, "action": "down"}
@@ -127,17 +130,22 @@ def test_the_api_has_mutating_endpoints_to_protect():
 
 
 @pytest.mark.parametrize("method, path", PROTECTED, ids=[f"{m} {p}" for m, p in PROTECTED])
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer wrong"},
-    {"X-API-Key": KEY.upper()},
-    {"Authorization": f"Basic {KEY}"},
-    {"Authorization": f"Bearer {KEY[:-1]}"},
-    {"X-MS-CLIENT-PRINCIPAL-NAME": "admin@contoso.com"},  # not trusted unless App Service auth is on
-    {"x-functions-key": FUNCTION_KEY},  # only the Functions host can check that one
-], ids=["none", "wrong", "case", "basic", "prefix", "untrusted-principal", "function-key-header"])
-def test_every_api_endpoint_refuses_a_caller_without_the_key_and_touches_nothing(backend, client, method, path,
-                                                                                 headers):
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"X-API-Key": KEY.upper()},
+        {"Authorization": f"Basic {KEY}"},
+        {"Authorization": f"Bearer {KEY[:-1]}"},
+        {"X-MS-CLIENT-PRINCIPAL-NAME": "admin@contoso.com"},  # not trusted unless App Service auth is on
+        {"x-functions-key": FUNCTION_KEY},  # only the Functions host can check that one
+    ],
+    ids=["none", "wrong", "case", "basic", "prefix", "untrusted-principal", "function-key-header"],
+)
+def test_every_api_endpoint_refuses_a_caller_without_the_key_and_touches_nothing(
+    backend, client, method, path, headers
+):
     response = call(client, method, concrete(path), headers)
     assert response.status_code == 401, response.text
     assert backend.called == []
@@ -152,8 +160,7 @@ def test_no_endpoint_mutates_without_a_key_when_none_is_configured_outside_funct
 
 
 def test_a_key_in_the_query_string_is_not_accepted_by_the_app(backend, client):
-    response = client.post(f"/api/v1/projects/project-a/override?code={KEY}",
-                           json={"action": "down", "reason": "x"})
+    response = client.post(f"/api/v1/projects/project-a/override?code={KEY}", json={"action": "down", "reason": "x"})
     assert response.status_code == 401 and backend.mutations == []
 
 
@@ -212,12 +219,15 @@ def test_an_attack_in_a_path_name_is_4xx_and_touches_nothing(backend, client, me
     assert backend.mutations == [] and "load_projects" not in backend.called
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/api/v1/projects/../../etc/passwd"),
-    ("POST", "/api/v1/deployments/project-a/../../x/scale-up"),
-    ("GET", "/api/v1/projects/project-a/..%2f..%2fhealth"),
-    ("GET", "/api/v1/deployments/project-a/sample-app-a%2F..%2F..%2Fsecret/status"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api/v1/projects/../../etc/passwd"),
+        ("POST", "/api/v1/deployments/project-a/../../x/scale-up"),
+        ("GET", "/api/v1/projects/project-a/..%2f..%2fhealth"),
+        ("GET", "/api/v1/deployments/project-a/sample-app-a%2F..%2F..%2Fsecret/status"),
+    ],
+)
 def test_path_traversal_finds_no_endpoint(backend, client, method, path):
     assert 400 <= call(client, method, path, AUTH).status_code < 500
     assert backend.mutations == []
@@ -252,22 +262,37 @@ def test_an_attack_in_a_query_parameter_is_400(backend, client, path):
     assert backend.mutations == []
 
 
-@pytest.mark.parametrize("query", [
-    "continuation=NQ==", "continuation=bnVsbA==", "continuation=WyJhIl0=",  # 5, null, ["a"]
-    "continuation=" + base64.urlsafe_b64encode(b"[" * 1400).decode(),  # nested deeper than the JSON parser goes
-    "until=0001-01-20T00:00:00Z", "since=9999-12-01T00:00:00Z", "project=project-a&until=0001-01-20T00:00:00Z",
-], ids=["five", "null", "one-element", "deep", "year-1", "year-9999", "project-year-1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "continuation=NQ==",
+        "continuation=bnVsbA==",
+        "continuation=WyJhIl0=",  # 5, null, ["a"]
+        "continuation=" + base64.urlsafe_b64encode(b"[" * 1400).decode(),  # nested deeper than the JSON parser goes
+        "until=0001-01-20T00:00:00Z",
+        "since=9999-12-01T00:00:00Z",
+        "project=project-a&until=0001-01-20T00:00:00Z",
+    ],
+    ids=["five", "null", "one-element", "deep", "year-1", "year-9999", "project-year-1"],
+)
 def test_a_bad_audit_query_is_400_over_the_real_audit_table(world, query):
     response = world.client.get(f"/api/v1/audit?{query}", headers=WORLD_AUTH)
     assert response.status_code == 400, response.text
 
 
-@pytest.mark.parametrize("target", [
-    "deployment/../../x", "deployment/a;b", "pod/x", "deployment/a' or '1", "deployment/$(id)", "deployment/ａ",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "deployment/../../x",
+        "deployment/a;b",
+        "pod/x",
+        "deployment/a' or '1",
+        "deployment/$(id)",
+        "deployment/ａ",
+    ],
+)
 def test_an_attack_in_the_override_target_is_400(backend, client, target):
-    response = client.delete(f"/api/v1/projects/project-a/override?target={urllib.parse.quote(target)}",
-                             headers=AUTH)
+    response = client.delete(f"/api/v1/projects/project-a/override?target={urllib.parse.quote(target)}", headers=AUTH)
     assert response.status_code == 400, response.text
     assert backend.mutations == []
 
@@ -278,23 +303,27 @@ SCALE_UP = "/api/v1/deployments/project-a/sample-app-a/scale-up"
 OVERRIDE = "/api/v1/projects/project-a/override"
 
 
-@pytest.mark.parametrize("body", [
-    {"replicas": "1; rm -rf /", "reason": "x"},
-    {"replicas": -1, "reason": "x"},
-    {"replicas": 10**12, "reason": "x"},
-    {"replicas": 1.5, "reason": "x"},
-    {"replicas": True, "reason": "x"},
-    {"replicas": None, "reason": "x"},
-    {"replicas": [1], "reason": "x"},
-    {"replicas": {"$gt": 0}, "reason": "x"},
-    {"replicas": 1, "reason": "x", "until": "tomorrow"},
-    {"replicas": 1, "reason": "x", "until": "2026-11-24T18:00:00"},
-    {"replicas": 1, "reason": "x", "until": "2026-11-24T18:00:00Z'; drop"},
-    {"replicas": 1, "reason": "x", "until": 1e20},
-    {"replicas": 1, "reason": "x", "command": "sh -c id"},
-    {"replicas": 1, "reason": "x", "__proto__": {"admin": True}},
-    {"replicas": 1},
-], ids=range(15))
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"replicas": "1; rm -rf /", "reason": "x"},
+        {"replicas": -1, "reason": "x"},
+        {"replicas": 10**12, "reason": "x"},
+        {"replicas": 1.5, "reason": "x"},
+        {"replicas": True, "reason": "x"},
+        {"replicas": None, "reason": "x"},
+        {"replicas": [1], "reason": "x"},
+        {"replicas": {"$gt": 0}, "reason": "x"},
+        {"replicas": 1, "reason": "x", "until": "tomorrow"},
+        {"replicas": 1, "reason": "x", "until": "2026-11-24T18:00:00"},
+        {"replicas": 1, "reason": "x", "until": "2026-11-24T18:00:00Z'; drop"},
+        {"replicas": 1, "reason": "x", "until": 1e20},
+        {"replicas": 1, "reason": "x", "command": "sh -c id"},
+        {"replicas": 1, "reason": "x", "__proto__": {"admin": True}},
+        {"replicas": 1},
+    ],
+    ids=range(15),
+)
 def test_an_attack_in_a_scale_up_body_field_is_400(backend, client, body):
     response = client.post(SCALE_UP, json=body, headers=AUTH)
     assert response.status_code == 400, response.text
@@ -307,20 +336,42 @@ def test_an_override_action_other_than_up_or_down_is_400(backend, client, action
     assert backend.mutations == []
 
 
-@pytest.mark.parametrize("reason", [
-    "", " ", "\t", "x" * 501, "a\x00b", "\x1b[31mred", "line\r\nForged: entry", "bell\x07", "del\x7f", "a\tb",
-    "c1\x85next line", "csi\x9b31mred",
-], ids=["empty", "space", "tab", "too-long", "nul", "ansi", "crlf", "bell", "del", "inner-tab", "c1-nel", "c1-csi"])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "",
+        " ",
+        "\t",
+        "x" * 501,
+        "a\x00b",
+        "\x1b[31mred",
+        "line\r\nForged: entry",
+        "bell\x07",
+        "del\x7f",
+        "a\tb",
+        "c1\x85next line",
+        "csi\x9b31mred",
+    ],
+    ids=["empty", "space", "tab", "too-long", "nul", "ansi", "crlf", "bell", "del", "inner-tab", "c1-nel", "c1-csi"],
+)
 def test_a_reason_that_is_empty_too_long_or_has_control_characters_is_400(backend, client, reason):
     response = client.post(OVERRIDE, json={"action": "down", "reason": reason}, headers=AUTH)
     assert response.status_code == 400, response.text
     assert backend.mutations == []
 
 
-@pytest.mark.parametrize("reason", [
-    "demo over; it's late", "a' or '1' eq '1", "$(reboot) `id` | nc", "../../etc/passwd",
-    "Wartung – Größenänderung 🚀", "x" * 500, "pairing 👩\u200d💻 session",  # the joiner inside an emoji
-])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "demo over; it's late",
+        "a' or '1' eq '1",
+        "$(reboot) `id` | nc",
+        "../../etc/passwd",
+        "Wartung – Größenänderung 🚀",
+        "x" * 500,
+        "pairing 👩\u200d💻 session",  # the joiner inside an emoji
+    ],
+)
 def test_quotes_and_shell_characters_in_a_reason_are_kept_as_data_verbatim(backend, client, reason):
     response = client.post(OVERRIDE, json={"action": "down", "reason": reason}, headers=AUTH)
     assert response.status_code == 200, response.text
@@ -335,10 +386,19 @@ def test_a_reason_with_bidi_controls_is_400_as_they_can_spoof_the_audit_view(bac
     assert backend.mutations == []
 
 
-@pytest.mark.parametrize("reason", [
-    "approved\u200b by ops", "ok\u2060x", "\ufeffboot", "soft\u00adhyphen", "one\u2028Forged: entry",
-    "one\u2029two", "tag\U000e0041",
-], ids=["zero-width-space", "word-joiner", "bom", "soft-hyphen", "line-separator", "paragraph-separator", "tag"])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "approved\u200b by ops",
+        "ok\u2060x",
+        "\ufeffboot",
+        "soft\u00adhyphen",
+        "one\u2028Forged: entry",
+        "one\u2029two",
+        "tag\U000e0041",
+    ],
+    ids=["zero-width-space", "word-joiner", "bom", "soft-hyphen", "line-separator", "paragraph-separator", "tag"],
+)
 def test_a_reason_with_invisible_format_or_separator_characters_is_400(backend, client, reason):
     response = client.post(OVERRIDE, json={"action": "down", "reason": reason}, headers=AUTH)
     assert response.status_code == 400, response.text
@@ -346,24 +406,31 @@ def test_a_reason_with_invisible_format_or_separator_characters_is_400(backend, 
     assert backend.mutations == []
 
 
-@pytest.mark.parametrize("reason", ["\u200b", "\u200d", " \u3164 ", "\u2800", "\u0301"],
-                         ids=["zero-width-space", "joiner", "hangul-filler", "braille-blank", "combining-mark"])
+@pytest.mark.parametrize(
+    "reason",
+    ["\u200b", "\u200d", " \u3164 ", "\u2800", "\u0301"],
+    ids=["zero-width-space", "joiner", "hangul-filler", "braille-blank", "combining-mark"],
+)
 def test_a_reason_without_a_visible_character_is_400(backend, client, reason):
     response = client.post(OVERRIDE, json={"action": "down", "reason": reason}, headers=AUTH)
     assert response.status_code == 400, response.text
     assert backend.mutations == []
 
 
-@pytest.mark.parametrize("content, status", [
-    (b"{" + b" " * (64 * 1024) + b"}", 413),
-    (b'{"reason": "' + b"x" * (10 * 1024 * 1024) + b'"}', 413),
-    (b"[" * 30000, 400),  # deep nesting, under the size limit
-    (b'{"replicas": 1' + b"0" * 4000 + b', "reason": "x"}', 400),  # a 4,000-digit integer
-    (b'{"replicas": NaN, "reason": "x"}', 400),
-    (b'{"replicas": Infinity, "reason": "x"}', 400),
-    (b"\xff\xfe{}", 400),
-    (b"", 400),
-], ids=["64k", "10m", "nested", "bigint", "nan", "infinity", "binary", "empty"])
+@pytest.mark.parametrize(
+    "content, status",
+    [
+        (b"{" + b" " * (64 * 1024) + b"}", 413),
+        (b'{"reason": "' + b"x" * (10 * 1024 * 1024) + b'"}', 413),
+        (b"[" * 30000, 400),  # deep nesting, under the size limit
+        (b'{"replicas": 1' + b"0" * 4000 + b', "reason": "x"}', 400),  # a 4,000-digit integer
+        (b'{"replicas": NaN, "reason": "x"}', 400),
+        (b'{"replicas": Infinity, "reason": "x"}', 400),
+        (b"\xff\xfe{}", 400),
+        (b"", 400),
+    ],
+    ids=["64k", "10m", "nested", "bigint", "nan", "infinity", "binary", "empty"],
+)
 def test_huge_deep_or_malformed_bodies_are_refused_without_a_5xx(backend, client, content, status):
     response = client.post(SCALE_UP, content=content, headers={**AUTH, "content-type": "application/json"})
     assert response.status_code == status, response.text[:200]
@@ -399,8 +466,11 @@ def test_keys_sent_every_way_never_reach_a_log_line_or_an_audit_row(caplog):
         c.get(f"/api/v1/projects?code={FUNCTION_KEY}", headers={"x-functions-key": FUNCTION_KEY, **AUTH})
         c.get("/api/v1/projects", headers={"Authorization": f"Bearer {KEY}x"})  # wrong key, logged as 401
         c.get("/api/v1/projects", headers={"X-API-Key": f"{KEY}-nope"})
-        c.post(OVERRIDE, json={"action": "down", "reason": "by principal"},
-               headers={"X-MS-CLIENT-PRINCIPAL-NAME": "ops@contoso.com"})
+        c.post(
+            OVERRIDE,
+            json={"action": "down", "reason": "by principal"},
+            headers={"X-MS-CLIENT-PRINCIPAL-NAME": "ops@contoso.com"},
+        )
     assert len(backend.audit_rows) == 4
     # httpx is the test's own client logging the URL it sent; everything else is the app.
     logged = "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records if r.name != "httpx")
@@ -415,14 +485,25 @@ def test_keys_sent_every_way_never_reach_a_log_line_or_an_audit_row(caplog):
 
 
 def test_no_api_key_token_or_account_key_reaches_a_log_line_or_an_audit_row_of_the_real_backend(
-        world, caplog, monkeypatch):
+    world, caplog, monkeypatch
+):
     monkeypatch.setattr(clients, "ARM_BACKOFF", 0.01)  # the failing PUTs below retry quickly
     caplog.set_level(logging.DEBUG)  # every logger: azure.core's HTTP log, urllib3, kubernetes, ours
     c = world.client
-    assert c.post("/api/v1/projects/project-a/override", json={"action": "down", "reason": "cost review"},
-                  headers=WORLD_AUTH).status_code == 200  # applied at once: ARM and Kubernetes writes
-    assert c.post("/api/v1/deployments/project-a/sample-app-a/scale-up", json={"replicas": 2, "reason": "demo"},
-                  headers={"X-API-Key": WORLD_KEY}).status_code == 200
+    assert (
+        c.post(
+            "/api/v1/projects/project-a/override", json={"action": "down", "reason": "cost review"}, headers=WORLD_AUTH
+        ).status_code
+        == 200
+    )  # applied at once: ARM and Kubernetes writes
+    assert (
+        c.post(
+            "/api/v1/deployments/project-a/sample-app-a/scale-up",
+            json={"replicas": 2, "reason": "demo"},
+            headers={"X-API-Key": WORLD_KEY},
+        ).status_code
+        == 200
+    )
     c.get(f"/api/v1/projects?code={FUNCTION_KEY}", headers={**WORLD_AUTH, "x-functions-key": FUNCTION_KEY})
     c.get("/api/v1/projects", headers={"Authorization": f"Bearer {WORLD_KEY}-wrong"})
     world.emulator.fail(500, service="arm", method="PUT", route="*agentPools/{pool}")

@@ -72,11 +72,14 @@ def test_validate_accepts_the_sample_and_prints_a_summary(run):
 
 
 def test_validate_lists_every_bad_project_with_column_and_message(run, tmp_path):
-    path = write(tmp_path, schedules(
-        entry("good"),
-        entry("bad-zone", TimeZone="Europe/Berln"),
-        entry("bad-pools", NodePools="GPU_pool", Access="ssh"),
-    ))
+    path = write(
+        tmp_path,
+        schedules(
+            entry("good"),
+            entry("bad-zone", TimeZone="Europe/Berln"),
+            entry("bad-pools", NodePools="GPU_pool", Access="ssh"),
+        ),
+    )
     code, out, err = run("schedules", "validate", path)
     assert code == INVALID
     assert "2 of 3 projects invalid" in err
@@ -92,13 +95,24 @@ def test_validate_json_lists_valid_rows_and_errors(run, tmp_path):
     result = json.loads(out)
     assert code == INVALID
     assert [p["name"] for p in result["valid"]] == ["good"]
-    assert result["errors"] == [{"project": "bad", "column": "Enabled",
-                                 "message": "'yes' is not a boolean; expected true or false"}]
+    assert result["errors"] == [
+        {"project": "bad", "column": "Enabled", "message": "'yes' is not a boolean; expected true or false"}
+    ]
 
 
 def test_validate_reads_json_files(run, tmp_path):
-    data = {"projects": {"json-project": {"Cluster": CLUSTER, "Namespaces": "a", "Uptime": "always",
-                                          "WarmupMinutes": 10, "NodePools": "gpu", "DryRun": True}}}
+    data = {
+        "projects": {
+            "json-project": {
+                "Cluster": CLUSTER,
+                "Namespaces": "a",
+                "Uptime": "always",
+                "WarmupMinutes": 10,
+                "NodePools": "gpu",
+                "DryRun": True,
+            }
+        }
+    }
     code, out, _ = run("schedules", "validate", write(tmp_path, json.dumps(data), "s.json"))
     assert code == OK and "json-project" in out
 
@@ -261,8 +275,11 @@ def test_plan_json_gives_each_change_in_utc_and_local_time(run):
     assert code == OK and result["from"] == "2026-11-30T00:00:00+00:00"
     [project] = result["projects"]
     assert project["up_at_start"] is False
-    assert project["changes"][0] == {"what": "up", "utc": "2026-11-30T07:00:00+00:00",
-                                     "local": "2026-11-30T08:00:00+01:00"}
+    assert project["changes"][0] == {
+        "what": "up",
+        "utc": "2026-11-30T07:00:00+00:00",
+        "local": "2026-11-30T08:00:00+01:00",
+    }
 
 
 def test_plan_ascii_draws_without_box_characters(run):
@@ -308,8 +325,9 @@ def test_without_storage_settings_the_error_names_the_variables(run):
 
 
 def test_unreachable_storage_exits_3_without_printing_the_key(run, settings):
-    connection = settings.storage_connection.replace(settings.storage_connection.split("TableEndpoint=")[1],
-                                                     "http://127.0.0.1:9/devstoreaccount1;")
+    connection = settings.storage_connection.replace(
+        settings.storage_connection.split("TableEndpoint=")[1], "http://127.0.0.1:9/devstoreaccount1;"
+    )
     code, _, err = run("schedules", "export", env={"AzureWebJobsStorage": connection})
     assert code == STORAGE and "is not reachable" in err
     assert "AccountKey" not in err
@@ -325,7 +343,11 @@ def test_exit_codes_are_distinct():
 def test_python_m_scaling_plans_the_sample_file():
     result = subprocess.run(
         [sys.executable, "-m", "scaling", "plan", "--file", "schedules.sample.yaml", "--from", MONDAY],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"},
     )
     assert result.returncode == 0, result.stderr
     assert "project-b" in result.stdout and "Plan from Mon 2026-11-30 00:00 UTC" in result.stdout

@@ -30,8 +30,9 @@ def run(settings, table_names):
 
 
 def test_set_then_list_shows_the_override_until_the_next_schedule_change(run):
-    code, out, _ = run("override", "set", "project-a", "down", "--reason", "cost review", "--actor", "bob",
-                       "--now", MONDAY_NOON)
+    code, out, _ = run(
+        "override", "set", "project-a", "down", "--reason", "cost review", "--actor", "bob", "--now", MONDAY_NOON
+    )
     assert code == 0 and "until 2026-11-30 17:00Z" in out
     code, out, _ = run("override", "list", "--json", "--now", MONDAY_NOON)
     (row,) = json.loads(out)
@@ -39,14 +40,39 @@ def test_set_then_list_shows_the_override_until_the_next_schedule_change(run):
 
 
 def test_setting_and_clearing_are_audited_as_manual(run):
-    run("override", "set", "project-a", "replicas", "--target", "deployment/project-a/web", "--replicas", "2",
-        "--reason", "load test", "--actor", "bob", "--now", MONDAY_NOON)
-    run("override", "clear", "project-a", "--target", "deployment/project-a/web", "--actor", "carol",
-        "--now", "2026-11-30T12:30:00+01:00")
+    run(
+        "override",
+        "set",
+        "project-a",
+        "replicas",
+        "--target",
+        "deployment/project-a/web",
+        "--replicas",
+        "2",
+        "--reason",
+        "load test",
+        "--actor",
+        "bob",
+        "--now",
+        MONDAY_NOON,
+    )
+    run(
+        "override",
+        "clear",
+        "project-a",
+        "--target",
+        "deployment/project-a/web",
+        "--actor",
+        "carol",
+        "--now",
+        "2026-11-30T12:30:00+01:00",
+    )
     code, out, _ = run("audit", "--project", "project-a", "--json")
     rows = json.loads(out)
     assert [(r["action"], r["actor"], r["trigger"]) for r in rows] == [
-        ("override-clear", "carol", "manual"), ("override-set", "bob", "manual")]
+        ("override-clear", "carol", "manual"),
+        ("override-set", "bob", "manual"),
+    ]
     assert rows[1]["to"] == "replicas=2 until 2026-11-30T17:00Z"
 
 

@@ -10,17 +10,17 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from scaling.schedule import ncrontab
 from scaling.cli.local import Timer, banner, project_lines
+from scaling.schedule import ncrontab
 from scaling.schedule.ncrontab import NcrontabError
 
-UTC = timezone.utc
+UTC = UTC
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -134,9 +134,16 @@ def test_a_past_due_timer_runs_once_not_once_per_missed_slot():
 
 
 def test_the_banner_shows_urls_key_and_curl_examples_ready_to_paste():
-    text = banner(url="http://127.0.0.1:7071", key="k-123", generated=True, started=["Azurite (in memory)"],
-                  projects=["tokyo-office     down until Wed 09:00 Asia/Tokyo"], example="tokyo-office",
-                  timer="0 */5 * * * *", next_run=at("2026-11-24T10:05:00"))
+    text = banner(
+        url="http://127.0.0.1:7071",
+        key="k-123",
+        generated=True,
+        started=["Azurite (in memory)"],
+        projects=["tokyo-office     down until Wed 09:00 Asia/Tokyo"],
+        example="tokyo-office",
+        timer="0 */5 * * * *",
+        next_run=at("2026-11-24T10:05:00"),
+    )
     assert "http://127.0.0.1:7071/docs" in text
     assert "http://127.0.0.1:7071/#key=k-123" in text  # the status page keeps the fragment in the browser
     assert "k-123" in text and "generated" in text
@@ -153,8 +160,11 @@ def test_project_lines_say_what_each_schedule_wants_now_and_until_when():
         def __init__(self, name, schedule, enabled=True):
             self.name, self.schedule, self.enabled = name, schedule, enabled
 
-    rows = [Row("berlin", parse(uptime="Mon-Fri 08:00-19:00", timezone="Europe/Berlin")),
-            Row("always-on", parse(uptime="always")), Row("off", parse(uptime="always"), enabled=False)]
+    rows = [
+        Row("berlin", parse(uptime="Mon-Fri 08:00-19:00", timezone="Europe/Berlin")),
+        Row("always-on", parse(uptime="always")),
+        Row("off", parse(uptime="always"), enabled=False),
+    ]
     lines = project_lines(rows, at("2026-11-24T10:00:00"))  # Tuesday, 11:00 in Berlin
     assert lines[0].split() == ["berlin", "up", "until", "Tue", "19:00", "Europe/Berlin"]
     assert lines[1].split() == ["always-on", "up", "(never", "changes)"]
@@ -189,13 +199,20 @@ def _alive(pid: int) -> bool:
 @pytest.mark.integration
 @pytest.mark.timeout(60)
 def test_serve_starts_azurite_and_the_emulator_answers_and_stops_everything_on_ctrl_c():
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("SCALING_") and k not in ("AzureWebJobsStorage", "AZURE_CLIENT_ID")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SCALING_") and k not in ("AzureWebJobsStorage", "AZURE_CLIENT_ID")
+    }
     env["SCALING_TIMER"] = "0 0 0 1 1 *"  # no tick while the test runs
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "scaling", "serve", "--port", "0", "--emulator-delay", "0.2"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
@@ -212,7 +229,11 @@ def test_serve_starts_azurite_and_the_emulator_answers_and_stops_everything_on_c
         response = httpx.get(f"{url}/api/v1/projects", headers={"Authorization": f"Bearer {key}"}, timeout=30)
         assert response.status_code == 200
         assert {p["name"] for p in response.json()["projects"]} == {
-            "nightly-batch", "platform-tools", "project-a", "project-b"}
+            "nightly-batch",
+            "platform-tools",
+            "project-a",
+            "project-b",
+        }
         helpers = _children(process.pid)
         assert helpers, "Azurite should run as a child of serve"
     finally:

@@ -53,18 +53,20 @@ def test_api_errors_without_a_json_body_keep_the_text():
 
 import dataclasses  # noqa: E402
 
-from scaling.plan.actions import Direction, ObjectChange, Result, Why  # noqa: E402
 from scaling.clusters.clients import Clients  # noqa: E402
 from scaling.clusters.kube import KubeApiBackend  # noqa: E402
 from scaling.model import WorkloadKind, WorkloadRef  # noqa: E402
 from scaling.names import ClusterId  # noqa: E402
+from scaling.plan.actions import Direction, ObjectChange, Result, Why  # noqa: E402
 from scaling.settings import Settings  # noqa: E402
 
 
 def emulator_settings(emu, *, kubeconfig: bool = True) -> Settings:
     """The app's settings against the emulator: local kubeconfig, or kubeconfig from ARM + Entra token."""
     return Settings(
-        arm_endpoint=emu.arm_url, arm_ca_bundle=emu.ca_cert, local_credential=True,
+        arm_endpoint=emu.arm_url,
+        arm_ca_bundle=emu.ca_cert,
+        local_credential=True,
         kubeconfig=emu.kubeconfig if kubeconfig else None,
     )
 
@@ -75,7 +77,9 @@ def cluster_of(emu, name: str = "aks-demo") -> ClusterId:
 
 def kube_calls(emu) -> list[tuple[str, str]]:
     """(method, route template) of every Kubernetes request; the concrete path where no route matched."""
-    return sorted((call.method, call.path if call.route == "(unknown)" else call.route) for call in emu.call_log(service="kube"))
+    return sorted(
+        (call.method, call.path if call.route == "(unknown)" else call.route) for call in emu.call_log(service="kube")
+    )
 
 
 def change_of(cluster: ClusterId, resource: str, namespace: str, name: str, patch: dict) -> ObjectChange:
@@ -92,14 +96,16 @@ def backend(emu):
 def test_observe_of_one_namespace_is_one_namespaced_list_per_kind(emu, backend):
     seen = backend.observe(cluster_of(emu), ["project-b"])
     assert seen.error is None
-    assert kube_calls(emu) == sorted([
-        ("GET", "/apis/apps/v1/namespaces/{namespace}/deployments"),
-        ("GET", "/apis/apps/v1/namespaces/{namespace}/statefulsets"),
-        ("GET", "/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers"),
-        ("GET", "/apis/batch/v1/namespaces/{namespace}/cronjobs"),
-        ("GET", "/apis/batch/v1/namespaces/{namespace}/jobs"),
-        ("GET", "/apis/keda.sh/v1alpha1/namespaces/project-b/scaledobjects"),  # 404: no KEDA here
-    ])
+    assert kube_calls(emu) == sorted(
+        [
+            ("GET", "/apis/apps/v1/namespaces/{namespace}/deployments"),
+            ("GET", "/apis/apps/v1/namespaces/{namespace}/statefulsets"),
+            ("GET", "/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers"),
+            ("GET", "/apis/batch/v1/namespaces/{namespace}/cronjobs"),
+            ("GET", "/apis/batch/v1/namespaces/{namespace}/jobs"),
+            ("GET", "/apis/keda.sh/v1alpha1/namespaces/project-b/scaledobjects"),  # 404: no KEDA here
+        ]
+    )
     assert emu.calls(service="arm") == 0  # local kubeconfig: no ARM call at all
 
 
@@ -107,14 +113,16 @@ def test_observe_of_one_namespace_is_one_namespaced_list_per_kind(emu, backend):
 def test_observe_of_several_namespaces_is_one_cluster_wide_list_per_kind(emu, backend):
     seen = backend.observe(cluster_of(emu), ["project-a", "project-b"])
     assert seen.error is None
-    assert kube_calls(emu) == sorted([
-        ("GET", "/apis/apps/v1/deployments"),
-        ("GET", "/apis/apps/v1/statefulsets"),
-        ("GET", "/apis/autoscaling/v2/horizontalpodautoscalers"),
-        ("GET", "/apis/batch/v1/cronjobs"),
-        ("GET", "/apis/batch/v1/jobs"),
-        ("GET", "/apis/keda.sh/v1alpha1/scaledobjects"),  # 404: no KEDA here
-    ])
+    assert kube_calls(emu) == sorted(
+        [
+            ("GET", "/apis/apps/v1/deployments"),
+            ("GET", "/apis/apps/v1/statefulsets"),
+            ("GET", "/apis/autoscaling/v2/horizontalpodautoscalers"),
+            ("GET", "/apis/batch/v1/cronjobs"),
+            ("GET", "/apis/batch/v1/jobs"),
+            ("GET", "/apis/keda.sh/v1alpha1/scaledobjects"),  # 404: no KEDA here
+        ]
+    )
     # Only the requested namespaces are kept from the cluster-wide lists.
     assert {w.ref.namespace for w in seen.workloads} == {"project-a", "project-b"}
 
@@ -168,10 +176,14 @@ def test_a_failed_list_fails_the_clusters_look_with_the_reason(emu, backend):
 @pytest.mark.integration
 def test_scaling_down_is_one_merge_patch_with_replicas_and_the_original_size(emu, backend):
     cluster = cluster_of(emu)
-    web = backend.observe(cluster, ["project-a"]).workload(WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "sample-app-a"))
+    web = backend.observe(cluster, ["project-a"]).workload(
+        WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "sample-app-a")
+    )
     emu.reset_calls()
-    patch = {"metadata": {"resourceVersion": web.resource_version, "annotations": {"aks-hours/original-replicas": "2"}},
-             "spec": {"replicas": 0}}
+    patch = {
+        "metadata": {"resourceVersion": web.resource_version, "annotations": {"aks-hours/original-replicas": "2"}},
+        "spec": {"replicas": 0},
+    }
     (outcome,) = backend.apply(cluster, [change_of(cluster, "deployments.apps", "project-a", "sample-app-a", patch)])
     assert outcome.result is Result.OK, outcome.error
     assert kube_calls(emu) == [("PATCH", "/apis/apps/v1/namespaces/{namespace}/deployments/{name}")]
@@ -183,22 +195,34 @@ def test_scaling_down_is_one_merge_patch_with_replicas_and_the_original_size(emu
 @pytest.mark.integration
 def test_restoring_removes_the_annotation_in_the_same_patch(emu, backend):
     cluster = cluster_of(emu)
-    emu.cluster("aks-demo").patch("deployments", "project-a", "sample-app-a", {
-        "metadata": {"annotations": {"aks-hours/original-replicas": "2"}}, "spec": {"replicas": 0}})
-    seen = backend.observe(cluster, ["project-a"]).workload(WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "sample-app-a"))
+    emu.cluster("aks-demo").patch(
+        "deployments",
+        "project-a",
+        "sample-app-a",
+        {"metadata": {"annotations": {"aks-hours/original-replicas": "2"}}, "spec": {"replicas": 0}},
+    )
+    seen = backend.observe(cluster, ["project-a"]).workload(
+        WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "sample-app-a")
+    )
     assert seen.original_replicas == 2
-    patch = {"metadata": {"resourceVersion": seen.resource_version, "annotations": {"aks-hours/original-replicas": None}},
-             "spec": {"replicas": 2}}
+    patch = {
+        "metadata": {"resourceVersion": seen.resource_version, "annotations": {"aks-hours/original-replicas": None}},
+        "spec": {"replicas": 2},
+    }
     (outcome,) = backend.apply(cluster, [change_of(cluster, "deployments.apps", "project-a", "sample-app-a", patch)])
     assert outcome.result is Result.OK
     stored = emu.cluster("aks-demo").deployment("project-a", "sample-app-a")
-    assert stored["spec"]["replicas"] == 2 and "aks-hours/original-replicas" not in (stored["metadata"].get("annotations") or {})
+    assert stored["spec"]["replicas"] == 2 and "aks-hours/original-replicas" not in (
+        stored["metadata"].get("annotations") or {}
+    )
 
 
 @pytest.mark.integration
 def test_a_patch_over_a_newer_object_is_busy_and_changes_nothing(emu, backend):
     cluster = cluster_of(emu)
-    web = backend.observe(cluster, ["project-a"]).workload(WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "sample-app-a"))
+    web = backend.observe(cluster, ["project-a"]).workload(
+        WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "sample-app-a")
+    )
     emu.cluster("aks-demo").set_replicas("deployments", "project-a", "sample-app-a", 5)  # someone else, meanwhile
     patch = {"metadata": {"resourceVersion": web.resource_version}, "spec": {"replicas": 0}}
     (outcome,) = backend.apply(cluster, [change_of(cluster, "deployments.apps", "project-a", "sample-app-a", patch)])
@@ -224,20 +248,30 @@ def test_one_failing_object_does_not_stop_the_others(emu, backend):
 def test_an_unreachable_api_server_fails_each_change_with_the_reason(emu, backend):
     cluster = cluster_of(emu)
     emu.drop(service="kube", method="PATCH")
-    (outcome,) = backend.apply(cluster, [change_of(cluster, "deployments.apps", "project-a", "sample-app-a", {"spec": {"replicas": 1}})])
+    (outcome,) = backend.apply(
+        cluster, [change_of(cluster, "deployments.apps", "project-a", "sample-app-a", {"spec": {"replicas": 1}})]
+    )
     assert outcome.result is Result.FAILED and "unreachable" in outcome.error
 
 
 @pytest.mark.integration
 def test_hpa_cronjob_and_scaled_object_are_patched_the_same_way(emu, backend):
     demo, private = cluster_of(emu), cluster_of(emu, "aks-private")
-    hpa_patch = {"metadata": {"annotations": {"aks-hours/original-min-replicas": "1"}}, "spec": {"minReplicas": 1, "maxReplicas": 1}}
+    hpa_patch = {
+        "metadata": {"annotations": {"aks-hours/original-min-replicas": "1"}},
+        "spec": {"minReplicas": 1, "maxReplicas": 1},
+    }
     cron_patch = {"metadata": {"annotations": {"aks-hours/original-suspend": "false"}}, "spec": {"suspend": True}}
     keda_patch = {"metadata": {"annotations": {"autoscaling.keda.sh/paused-replicas": "0", "aks-hours/paused": "true"}}}
-    outcomes = backend.apply(demo, [
-        change_of(demo, "horizontalpodautoscalers.autoscaling", "project-a", "sample-app-a2", hpa_patch),
-        change_of(demo, "cronjobs.batch", "project-b", "nightly-reindex", cron_patch),
-    ]) + backend.apply(private, [change_of(private, "scaledobjects.keda.sh", "nightly-batch", "batch-worker", keda_patch)])
+    outcomes = backend.apply(
+        demo,
+        [
+            change_of(demo, "horizontalpodautoscalers.autoscaling", "project-a", "sample-app-a2", hpa_patch),
+            change_of(demo, "cronjobs.batch", "project-b", "nightly-reindex", cron_patch),
+        ],
+    ) + backend.apply(
+        private, [change_of(private, "scaledobjects.keda.sh", "nightly-batch", "batch-worker", keda_patch)]
+    )
     assert [o.result for o in outcomes] == [Result.OK] * 3, [o.error for o in outcomes]
     seen = backend.observe(demo, ["project-a", "project-b"])
     assert seen.hpas[0].original_min == 1 and seen.hpas[0].max_replicas == 1
@@ -250,8 +284,10 @@ def test_hpa_cronjob_and_scaled_object_are_patched_the_same_way(emu, backend):
 def test_changes_run_concurrently_up_to_the_limit(emu, backend):
     cluster = cluster_of(emu)
     emu.slow(0.3, service="kube", method="PATCH")
-    changes = [change_of(cluster, "deployments.apps", "project-a", name, {"spec": {"replicas": 1}})
-               for name in ("sample-app-a", "sample-app-a2")] * 2
+    changes = [
+        change_of(cluster, "deployments.apps", "project-a", name, {"spec": {"replicas": 1}})
+        for name in ("sample-app-a", "sample-app-a2")
+    ] * 2
     import time
 
     started = time.monotonic()

@@ -9,9 +9,9 @@ import pytest
 from azure.mgmt.containerservice._utils.model_base import SdkJSONEncoder
 from azure.mgmt.containerservice.models import AgentPool
 
-from scaling.plan.actions import Direction, PoolChange, Why
-from scaling.names import ClusterId
 from scaling.clusters.nodepools import observed_pool, pool_body
+from scaling.names import ClusterId
+from scaling.plan.actions import Direction, PoolChange, Why
 from scaling.plan.observed import PoolSize
 
 CLUSTER = ClusterId("00000000-0000-0000-0000-000000000001", "rg", "aks1")
@@ -61,7 +61,12 @@ def change(after: PoolSize, tags: dict[str, str], before: PoolSize | None = None
 
 def test_a_pool_is_seen_with_its_size_state_and_tags():
     seen = observed_pool(arm_pool())
-    assert (seen.name, seen.mode, seen.vm_size, seen.provisioning_state) == ("gpu", "User", "Standard_NC4as_T4_v3", "Succeeded")
+    assert (seen.name, seen.mode, seen.vm_size, seen.provisioning_state) == (
+        "gpu",
+        "User",
+        "Standard_NC4as_T4_v3",
+        "Succeeded",
+    )
     assert seen.size == PoolSize(2, True, 1, 3, "Running")
     assert seen.tags == {"team": "ml"} and seen.original is None and seen.tag_errors == () and not seen.busy
 
@@ -146,15 +151,17 @@ def test_a_system_pool_gets_no_body():
 
 import time  # noqa: E402
 
-from scaling.plan.actions import Result  # noqa: E402
 from scaling.clusters.clients import MAX_RETRY_AFTER, Clients  # noqa: E402
 from scaling.clusters.nodepools import NodePoolBackend, PoolObserveError  # noqa: E402
+from scaling.plan.actions import Result  # noqa: E402
 from scaling.plan.pools import encode_original  # noqa: E402
 from scaling.settings import Settings  # noqa: E402
 
 
 def emulator_backend(emu) -> NodePoolBackend:
-    return NodePoolBackend(Clients(Settings(arm_endpoint=emu.arm_url, arm_ca_bundle=emu.ca_cert, local_credential=True)))
+    return NodePoolBackend(
+        Clients(Settings(arm_endpoint=emu.arm_url, arm_ca_bundle=emu.ca_cert, local_credential=True))
+    )
 
 
 def demo(emu) -> ClusterId:
@@ -163,7 +170,9 @@ def demo(emu) -> ClusterId:
 
 def zero_change(cluster: ClusterId, seen) -> PoolChange:
     tags = {**seen.tags, **encode_original(seen.size)}
-    return PoolChange(cluster, seen.name, seen.size, PoolSize(0, False, None, None), tags, Direction.DOWN, Why("project-b"))
+    return PoolChange(
+        cluster, seen.name, seen.size, PoolSize(0, False, None, None), tags, Direction.DOWN, Why("project-b")
+    )
 
 
 def pool_named(pools, name):
@@ -238,7 +247,9 @@ def test_a_pool_busy_with_an_operation_is_busy_not_failed(emu):
     assert backend.apply(zero_change(cluster, gpu)).result is Result.OK
     busy = pool_named(backend.observe(cluster), "gpu")  # Updating, the operation still running
     emu.reset_calls()
-    again = backend.apply(PoolChange(cluster, "gpu", busy.size, PoolSize(1, False, None, None), {}, Direction.UP, Why("p")))
+    again = backend.apply(
+        PoolChange(cluster, "gpu", busy.size, PoolSize(1, False, None, None), {}, Direction.UP, Why("p"))
+    )
     assert again.result is Result.BUSY and "OperationNotAllowed" in again.error
     assert emu.calls(service="arm", method="PUT") == 1  # a 409 is not retried
 
@@ -260,7 +271,9 @@ def test_a_system_pool_is_never_put(emu):
     backend, cluster = emulator_backend(emu), demo(emu)
     system = pool_named(backend.observe(cluster), "system")
     emu.reset_calls()
-    outcome = backend.apply(PoolChange(cluster, "system", system.size, PoolSize(0, False, None, None), {}, Direction.DOWN, Why("p")))
+    outcome = backend.apply(
+        PoolChange(cluster, "system", system.size, PoolSize(0, False, None, None), {}, Direction.DOWN, Why("p"))
+    )
     assert outcome.result is Result.FAILED and "System pool" in outcome.error
     assert emu.calls(service="arm", method="PUT") == 0
 
@@ -298,4 +311,6 @@ def test_a_long_retry_after_is_not_slept_through(emu):
 def test_a_failed_list_says_which_cluster(emu):
     emu.fail(400, service="arm", route="managedClusters/{cluster}/agentPools")
     with pytest.raises(PoolObserveError, match="node pools of aks-demo"):
-        NodePoolBackend(Clients(Settings(arm_endpoint=emu.arm_url, arm_ca_bundle=emu.ca_cert, local_credential=True))).observe(demo(emu))
+        NodePoolBackend(
+            Clients(Settings(arm_endpoint=emu.arm_url, arm_ca_bundle=emu.ca_cert, local_credential=True))
+        ).observe(demo(emu))

@@ -6,9 +6,9 @@ import copy
 
 import pytest
 
+from scaling.clusters.objects import ObjectError, cronjob, hpa, node_pool, observed_cluster, scaled_object, workload
 from scaling.model import WorkloadKind, WorkloadRef
 from scaling.names import ClusterId
-from scaling.clusters.objects import ObjectError, cronjob, hpa, node_pool, observed_cluster, scaled_object, workload
 
 CLUSTER = ClusterId("00000000-0000-0000-0000-000000000001", "rg", "aks1")
 WEB = WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "web")
@@ -37,7 +37,12 @@ def hpa_raw(annotations=None, target_kind="Deployment", min_replicas=2) -> dict:
 
 def scaled_object_raw(annotations=None, ref=None) -> dict:
     return {
-        "metadata": {"name": "consumer", "namespace": "project-a", "resourceVersion": "9", "annotations": annotations or {}},
+        "metadata": {
+            "name": "consumer",
+            "namespace": "project-a",
+            "resourceVersion": "9",
+            "annotations": annotations or {},
+        },
         "spec": {"scaleTargetRef": ref if ref is not None else {"name": "web"}},
     }
 
@@ -47,7 +52,12 @@ def cronjob_raw(suspend=None, annotations=None, active=None) -> dict:
     if suspend is not None:
         spec["suspend"] = suspend
     return {
-        "metadata": {"name": "reindex", "namespace": "project-a", "resourceVersion": "11", "annotations": annotations or {}},
+        "metadata": {
+            "name": "reindex",
+            "namespace": "project-a",
+            "resourceVersion": "11",
+            "annotations": annotations or {},
+        },
         "spec": spec,
         "status": {"active": active} if active is not None else {},
     }
@@ -75,11 +85,13 @@ def test_the_remembered_original_size_is_read_from_the_annotation():
 
 
 def test_user_annotations_are_read():
-    raw = deployment(annotations={
-        "aks-hours/exclude": "True",
-        "aks-hours/uptime": "Mon-Fri 07:00-19:00 Europe/Berlin",
-        "aks-hours/min-replicas": "1",
-    })
+    raw = deployment(
+        annotations={
+            "aks-hours/exclude": "True",
+            "aks-hours/uptime": "Mon-Fri 07:00-19:00 Europe/Berlin",
+            "aks-hours/min-replicas": "1",
+        }
+    )
     seen = workload(raw, WorkloadKind.DEPLOYMENT)
     assert seen.excluded and seen.own_uptime == "Mon-Fri 07:00-19:00 Europe/Berlin" and seen.min_replicas == 1
     assert seen.annotation_errors == ()
@@ -88,7 +100,12 @@ def test_user_annotations_are_read():
 @pytest.mark.parametrize(
     "key, value, message",
     [
-        pytest.param("aks-hours/original-replicas", "three", "original-replicas: 'three' is not a whole number", id="original-word"),
+        pytest.param(
+            "aks-hours/original-replicas",
+            "three",
+            "original-replicas: 'three' is not a whole number",
+            id="original-word",
+        ),
         pytest.param("aks-hours/original-replicas", "-1", "not a whole number", id="original-negative"),
         pytest.param("aks-hours/original-replicas", "99999", "from 0 to 10000", id="original-huge"),
         pytest.param("aks-hours/min-replicas", "1.5", "min-replicas: '1.5'", id="min-fraction"),
@@ -109,8 +126,10 @@ def test_an_unreadable_exclude_is_read_as_excluded_and_reported():
 
 
 def test_other_tools_annotations_are_ignored():
-    seen = workload(deployment(annotations={"downscaler/exclude": "true", "deployment.kubernetes.io/revision": "4"}),
-                    WorkloadKind.DEPLOYMENT)
+    seen = workload(
+        deployment(annotations={"downscaler/exclude": "true", "deployment.kubernetes.io/revision": "4"}),
+        WorkloadKind.DEPLOYMENT,
+    )
     assert seen.annotation_errors == () and not seen.excluded
 
 
@@ -137,12 +156,36 @@ def test_an_object_no_api_server_would_return_is_an_error(mutate, message):
         pytest.param({"nodeSelector": {"agentpool": "gpu"}}, "gpu", id="selector"),
         pytest.param({"nodeSelector": {"kubernetes.azure.com/agentpool": "gpu"}}, "gpu", id="selector-azure-label"),
         pytest.param({"nodeSelector": {"agentpool": "Not_A_Pool"}}, None, id="selector-invalid-name"),
-        pytest.param({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": [{"key": "agentpool", "operator": "In", "values": ["gpu"]}]}]}}}},
-            "gpu", id="affinity-one-value"),
-        pytest.param({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": [{"key": "agentpool", "operator": "In", "values": ["a", "b"]}]}]}}}},
-            None, id="affinity-two-pools"),
+        pytest.param(
+            {
+                "affinity": {
+                    "nodeAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": {
+                            "nodeSelectorTerms": [
+                                {"matchExpressions": [{"key": "agentpool", "operator": "In", "values": ["gpu"]}]}
+                            ]
+                        }
+                    }
+                }
+            },
+            "gpu",
+            id="affinity-one-value",
+        ),
+        pytest.param(
+            {
+                "affinity": {
+                    "nodeAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": {
+                            "nodeSelectorTerms": [
+                                {"matchExpressions": [{"key": "agentpool", "operator": "In", "values": ["a", "b"]}]}
+                            ]
+                        }
+                    }
+                }
+            },
+            None,
+            id="affinity-two-pools",
+        ),
         pytest.param({"containers": []}, None, id="unpinned"),
     ],
 )
@@ -169,7 +212,9 @@ def test_a_wrong_hpa_bookkeeping_annotation_is_reported():
 
 
 def test_a_scaled_object_defaults_to_a_deployment_target_and_reports_its_pause():
-    seen, errors = scaled_object(scaled_object_raw({"autoscaling.keda.sh/paused-replicas": "0", "aks-hours/paused": "true"}))
+    seen, errors = scaled_object(
+        scaled_object_raw({"autoscaling.keda.sh/paused-replicas": "0", "aks-hours/paused": "true"})
+    )
     assert seen.target == WEB and seen.paused_replicas == "0" and seen.paused_by_app and errors == []
 
 
@@ -230,7 +275,10 @@ def test_a_wrong_autoscaler_annotation_is_reported_on_the_workload_it_targets():
     seen = observed_cluster(CLUSTER, lists, namespaces=["project-a"], keda_installed=True)
     (web,) = seen.workloads
     assert len(web.annotation_errors) == 2
-    assert "hpa/project-a/web" in web.annotation_errors[0] and "scaledobject/project-a/consumer" in web.annotation_errors[1]
+    assert (
+        "hpa/project-a/web" in web.annotation_errors[0]
+        and "scaledobject/project-a/consumer" in web.annotation_errors[1]
+    )
 
 
 def test_a_cluster_view_does_not_change_the_raw_lists():

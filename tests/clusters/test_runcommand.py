@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from scaling.plan.actions import Direction, ObjectChange, Result, Why
 from scaling.clusters.clients import Clients
-from scaling.names import ClusterId
 from scaling.clusters.runcommand import RunCommandBackend, RunCommandError, _command_id
+from scaling.names import ClusterId
+from scaling.plan.actions import Direction, ObjectChange, Result, Why
 from scaling.settings import Settings
 
 CLUSTER = ClusterId("00000000-0000-0000-0000-000000000001", "rg", "aks1")
@@ -37,7 +37,9 @@ def test_an_accepted_command_without_a_location_is_an_error():
     [
         pytest.param(object_change(name="Web;reboot"), "not a DNS-1123", id="bad-name"),
         pytest.param(object_change(resource="secrets"), "cannot be patched", id="unknown-kind"),
-        pytest.param(object_change(cluster=ClusterId(CLUSTER.subscription, "rg", "other")), "sent to aks1", id="wrong-cluster"),
+        pytest.param(
+            object_change(cluster=ClusterId(CLUSTER.subscription, "rg", "other")), "sent to aks1", id="wrong-cluster"
+        ),
     ],
 )
 def test_a_change_that_cannot_go_into_a_script_fails_alone_without_a_command(bad, message):
@@ -112,9 +114,8 @@ def test_observe_of_a_cluster_without_keda_is_not_an_error(emu):
 
 @pytest.mark.integration
 def test_both_access_paths_see_the_same_cluster(emu):
-    from tests.clusters.test_kube import emulator_settings
-
     from scaling.clusters.kube import KubeApiBackend
+    from tests.clusters.test_kube import emulator_settings
 
     by_command = emulator_backend(emu).observe(demo(emu), ["project-a", "project-b"])
     by_api = KubeApiBackend(Clients(emulator_settings(emu))).observe(demo(emu), ["project-a", "project-b"])
@@ -128,11 +129,26 @@ def test_write_is_one_run_command_and_round_trips(emu):
     worker = seen.workload(WorkloadRef(WorkloadKind.DEPLOYMENT, "nightly-batch", "batch-worker"))
     emu.reset_calls()
     changes = [  # one call; the plan sends these in separate phases
-        change_in(cluster, "scaledobjects.keda.sh", "nightly-batch", "batch-worker", {
-            "metadata": {"annotations": {"autoscaling.keda.sh/paused-replicas": "0", "aks-hours/paused": "true"}}}),
-        change_in(cluster, "deployments.apps", "nightly-batch", "batch-worker", {
-            "metadata": {"resourceVersion": worker.resource_version, "annotations": {"aks-hours/original-replicas": "3"}},
-            "spec": {"replicas": 0}}),
+        change_in(
+            cluster,
+            "scaledobjects.keda.sh",
+            "nightly-batch",
+            "batch-worker",
+            {"metadata": {"annotations": {"autoscaling.keda.sh/paused-replicas": "0", "aks-hours/paused": "true"}}},
+        ),
+        change_in(
+            cluster,
+            "deployments.apps",
+            "nightly-batch",
+            "batch-worker",
+            {
+                "metadata": {
+                    "resourceVersion": worker.resource_version,
+                    "annotations": {"aks-hours/original-replicas": "3"},
+                },
+                "spec": {"replicas": 0},
+            },
+        ),
     ]
     outcomes = backend.apply(cluster, changes)
     assert [o.result for o in outcomes] == [Result.OK, Result.OK], [o.error for o in outcomes]
@@ -149,10 +165,20 @@ def test_a_stale_write_is_busy_and_the_others_still_apply(emu):
     worker = backend.observe(cluster, ["nightly-batch"]).workloads[0]
     emu.cluster("aks-private").set_replicas("deployments", "nightly-batch", "batch-worker", 4)
     changes = [
-        change_in(cluster, "deployments.apps", "nightly-batch", "batch-worker",
-                  {"metadata": {"resourceVersion": worker.resource_version}, "spec": {"replicas": 0}}),
-        change_in(cluster, "scaledobjects.keda.sh", "nightly-batch", "batch-worker",
-                  {"metadata": {"annotations": {"aks-hours/paused": "true"}}}),
+        change_in(
+            cluster,
+            "deployments.apps",
+            "nightly-batch",
+            "batch-worker",
+            {"metadata": {"resourceVersion": worker.resource_version}, "spec": {"replicas": 0}},
+        ),
+        change_in(
+            cluster,
+            "scaledobjects.keda.sh",
+            "nightly-batch",
+            "batch-worker",
+            {"metadata": {"annotations": {"aks-hours/paused": "true"}}},
+        ),
     ]
     stale, other = backend.apply(cluster, changes)
     assert stale.result is Result.BUSY and "re-read next tick" in stale.error
@@ -163,7 +189,9 @@ def test_a_stale_write_is_busy_and_the_others_still_apply(emu):
 @pytest.mark.integration
 def test_a_failed_kubectl_patch_fails_that_change_with_its_output(emu):
     backend, cluster = emulator_backend(emu), private(emu)
-    (outcome,) = backend.apply(cluster, [change_in(cluster, "deployments.apps", "nightly-batch", "gone", {"spec": {"replicas": 0}})])
+    (outcome,) = backend.apply(
+        cluster, [change_in(cluster, "deployments.apps", "nightly-batch", "gone", {"spec": {"replicas": 0}})]
+    )
     assert outcome.result is Result.FAILED
     assert outcome.error.startswith("kubectl patch deployment/nightly-batch/gone failed: Error from server (NotFound)")
 
@@ -189,8 +217,10 @@ def test_an_untrustworthy_read_fails_the_clusters_look(emu, fault, message):
 def test_an_untrustworthy_write_fails_every_change_it_carried(emu):
     backend, cluster = emulator_backend(emu), private(emu)
     emu.fail_run_command("truncate", limit=40)
-    changes = [change_in(cluster, "deployments.apps", "nightly-batch", "batch-worker", {"spec": {"replicas": 2}}),
-               change_in(cluster, "deployments.apps", "nightly-batch", "Bad_Name", {"spec": {"replicas": 2}})]
+    changes = [
+        change_in(cluster, "deployments.apps", "nightly-batch", "batch-worker", {"spec": {"replicas": 2}}),
+        change_in(cluster, "deployments.apps", "nightly-batch", "Bad_Name", {"spec": {"replicas": 2}}),
+    ]
     carried, refused = backend.apply(cluster, changes)
     assert carried.result is Result.FAILED and carried.error.startswith("run-command write:")
     assert refused.result is Result.FAILED and "DNS-1123" in refused.error
@@ -207,14 +237,24 @@ def test_a_command_that_takes_too_long_is_given_up_with_the_reason(emu):
 @pytest.mark.integration
 def test_a_big_namespace_is_still_one_list_per_kind_on_both_paths(emu):
     from emulator.manifests import workload
-
     from scaling.clusters.kube import KubeApiBackend
     from tests.clusters.test_kube import emulator_settings
 
     view = emu.cluster("aks-demo")
     for index in range(600):  # more than kubectl's default chunk of 500
-        view.create("deployments", workload("deployments", "project-a", name=f"bulk-{index}", replicas=1,
-                                            pool="projecta", image="nginx:1.27", labels={}, annotations={}))
+        view.create(
+            "deployments",
+            workload(
+                "deployments",
+                "project-a",
+                name=f"bulk-{index}",
+                replicas=1,
+                pool="projecta",
+                image="nginx:1.27",
+                labels={},
+                annotations={},
+            ),
+        )
     emu.finish_operations()
     for backend in (emulator_backend(emu), KubeApiBackend(Clients(emulator_settings(emu)))):
         emu.reset_calls()
@@ -227,9 +267,14 @@ def test_a_big_namespace_is_still_one_list_per_kind_on_both_paths(emu):
 def test_a_write_longer_than_a_command_line_travels_as_a_file_and_applies(emu):
     backend, cluster = emulator_backend(emu), demo(emu)
     note = "x" * 60_000  # three of these are over the 128 KiB a single command-line argument may hold
-    changes = [change_in(cluster, "deployments.apps", namespace, name, {"metadata": {"annotations": {"note": note}}})
-               for namespace, name in [("project-a", "sample-app-a"), ("project-a", "sample-app-a2"),
-                                       ("project-b", "triton-resnet50")]]
+    changes = [
+        change_in(cluster, "deployments.apps", namespace, name, {"metadata": {"annotations": {"note": note}}})
+        for namespace, name in [
+            ("project-a", "sample-app-a"),
+            ("project-a", "sample-app-a2"),
+            ("project-b", "triton-resnet50"),
+        ]
+    ]
     outcomes = backend.apply(cluster, changes)
     assert [o.result for o in outcomes] == [Result.OK] * 3, [o.error for o in outcomes]
     (command,) = emu.commands
@@ -241,9 +286,14 @@ def test_a_write_longer_than_a_command_line_travels_as_a_file_and_applies(emu):
 def test_more_changes_than_one_command_carries_go_in_several_commands(emu, monkeypatch):
     monkeypatch.setattr("scaling.clusters.runcommand.MAX_PATCHES", 2)
     backend, cluster = emulator_backend(emu), demo(emu)
-    changes = [change_in(cluster, "deployments.apps", namespace, name, {"spec": {"replicas": 0}})
-               for namespace, name in [("project-a", "sample-app-a"), ("project-a", "sample-app-a2"),
-                                       ("project-b", "triton-resnet50")]]
+    changes = [
+        change_in(cluster, "deployments.apps", namespace, name, {"spec": {"replicas": 0}})
+        for namespace, name in [
+            ("project-a", "sample-app-a"),
+            ("project-a", "sample-app-a2"),
+            ("project-b", "triton-resnet50"),
+        ]
+    ]
     outcomes = backend.apply(cluster, changes)
     assert [o.result for o in outcomes] == [Result.OK] * 3, [o.error for o in outcomes]
     assert arm_calls(emu)["POST managedClusters/{cluster}/runCommand"] == 2
@@ -257,10 +307,20 @@ def test_a_write_waits_for_each_plan_phase_before_the_next():
             self.scripts.append(script)
             raise RunCommandError("captured")
 
-    release = ObjectChange(CLUSTER, "scaledobjects.keda.sh", "project-a", "web", {}, "paused", "released",
-                           Direction.UP, Why("project-a"))
-    restore = ObjectChange(CLUSTER, "deployments.apps", "project-a", "web", {"spec": {"replicas": 3}}, "0", "3",
-                           Direction.UP, Why("project-a"))
+    release = ObjectChange(
+        CLUSTER, "scaledobjects.keda.sh", "project-a", "web", {}, "paused", "released", Direction.UP, Why("project-a")
+    )
+    restore = ObjectChange(
+        CLUSTER,
+        "deployments.apps",
+        "project-a",
+        "web",
+        {"spec": {"replicas": 3}},
+        "0",
+        "3",
+        Direction.UP,
+        Why("project-a"),
+    )
     backend = Capture(Clients(Settings(local_credential=True, arm_endpoint="https://127.0.0.1:9")))
     backend.apply(CLUSTER, [release, restore])
     (script,) = backend.scripts

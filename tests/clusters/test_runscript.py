@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from scaling.names import InvalidName
 from scaling.clusters.runscript import (
     MAX_PATCHES,
     OUTPUT_PER_PATCH,
@@ -22,6 +21,7 @@ from scaling.clusters.runscript import (
     read_script,
     write_script,
 )
+from scaling.names import InvalidName
 
 DEPLOYMENT = {
     "kind": "Deployment",
@@ -30,11 +30,17 @@ DEPLOYMENT = {
         "name": "web",
         "resourceVersion": "7",
         "managedFields": [{"huge": "x" * 1000}],
-        "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}", "aks-hours/original-replicas": "3"},
+        "annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": "{...}",
+            "aks-hours/original-replicas": "3",
+        },
     },
     "spec": {
         "replicas": 0,
-        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [], "nodeSelector": {"agentpool": "gpu"}}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [], "nodeSelector": {"agentpool": "gpu"}},
+        },
     },
     "status": {"readyReplicas": 0},
 }
@@ -115,7 +121,9 @@ def test_read_script_keeps_only_the_projects_namespaces_when_listing_all(tmp_pat
 
 def test_a_cluster_without_keda_is_not_an_error(tmp_path):
     env = fake_kubectl(
-        tmp_path, lists={}, fail={"scaledobjects.keda.sh": 'error: the server doesn\'t have a resource type "scaledobjects"'}
+        tmp_path,
+        lists={},
+        fail={"scaledobjects.keda.sh": 'error: the server doesn\'t have a resource type "scaledobjects"'},
     )
     sections = parse_read_output(run(read_script(["project-a"]), env))
     assert sections["scaledobjects"].error == "absent"
@@ -133,7 +141,10 @@ def test_a_failed_list_fails_the_whole_read(tmp_path):
         pytest.param("", id="empty"),
         pytest.param("garbage\n", id="garbage"),
         pytest.param("@@aks-hours:begin deployments@@\nH4sI\n", id="truncated"),
-        pytest.param("@@aks-hours:begin deployments@@\nnot-base64!\n@@aks-hours:end deployments rc=0@@\n@@aks-hours:done@@\n", id="bad-data"),
+        pytest.param(
+            "@@aks-hours:begin deployments@@\nnot-base64!\n@@aks-hours:end deployments rc=0@@\n@@aks-hours:done@@\n",
+            id="bad-data",
+        ),
     ],
 )
 def test_untrustworthy_read_output_is_rejected(logs):
@@ -157,7 +168,7 @@ def test_patch_bodies_are_shell_quoted(tmp_path):
 
 
 def test_write_results_report_conflicts_per_patch(tmp_path):
-    env = fake_kubectl(tmp_path, lists={}, fail={"db": 'Error from server (Conflict): the object has been modified'})
+    env = fake_kubectl(tmp_path, lists={}, fail={"db": "Error from server (Conflict): the object has been modified"})
     patches = [
         ScriptPatch("deployments.apps", "project-a", "web", {"spec": {"replicas": 0}}),
         ScriptPatch("statefulsets.apps", "project-a", "db", {"spec": {"replicas": 0}}),
@@ -188,9 +199,13 @@ def test_parallel_patches_report_in_patch_order_whatever_order_they_finish(tmp_p
 
 
 def test_a_full_write_command_of_long_errors_fits_the_512_kB_output_limit(tmp_path):
-    env = kubectl_script(tmp_path, f'#!/bin/bash\nprintf "Error from server: %0{OUTPUT_PER_PATCH * 3}d\\n" 0 >&2\nexit 1\n')
-    patches = [ScriptPatch("deployments.apps", "project-a", f"web-{index}", {"spec": {"replicas": 0}})
-               for index in range(MAX_PATCHES)]
+    env = kubectl_script(
+        tmp_path, f'#!/bin/bash\nprintf "Error from server: %0{OUTPUT_PER_PATCH * 3}d\\n" 0 >&2\nexit 1\n'
+    )
+    patches = [
+        ScriptPatch("deployments.apps", "project-a", f"web-{index}", {"spec": {"replicas": 0}})
+        for index in range(MAX_PATCHES)
+    ]
     logs = run(write_script(patches, parallel=16), env)
     assert len(logs.encode()) <= 512 * 1000
     results = parse_write_output(logs, expected=MAX_PATCHES)
@@ -204,19 +219,27 @@ def test_parallelism_below_one_is_refused():
 
 def test_a_later_step_starts_only_when_every_patch_of_the_earlier_step_has_ended(tmp_path):
     log = tmp_path / "order.log"
-    env = kubectl_script(tmp_path, f'#!/bin/bash\necho "start $3" >> {log}\n[ "$3" = slow ] && sleep 0.3\n'
-                                   f'echo "end $3" >> {log}\necho "$2/$3 patched"\n')
-    patches = [ScriptPatch("scaledobjects.keda.sh", "project-a", "slow", {}, step=4),
-               ScriptPatch("scaledobjects.keda.sh", "project-a", "quick", {}, step=4),
-               ScriptPatch("deployments.apps", "project-a", "after", {"spec": {"replicas": 3}}, step=5)]
+    env = kubectl_script(
+        tmp_path,
+        f'#!/bin/bash\necho "start $3" >> {log}\n[ "$3" = slow ] && sleep 0.3\n'
+        f'echo "end $3" >> {log}\necho "$2/$3 patched"\n',
+    )
+    patches = [
+        ScriptPatch("scaledobjects.keda.sh", "project-a", "slow", {}, step=4),
+        ScriptPatch("scaledobjects.keda.sh", "project-a", "quick", {}, step=4),
+        ScriptPatch("deployments.apps", "project-a", "after", {"spec": {"replicas": 3}}, step=5),
+    ]
     assert all(r.ok for r in parse_write_output(run(write_script(patches, parallel=8), env), expected=3))
     order = log.read_text().split("\n")
     assert order.index("start after") > max(order.index("end slow"), order.index("end quick"))
 
 
 def test_a_conflict_after_long_warnings_is_still_seen_as_a_conflict(tmp_path):
-    env = kubectl_script(tmp_path, '#!/bin/bash\nprintf "Warning: %0900d\\n" 0 >&2\n'
-                                   'echo "Error from server (Conflict): the object has been modified" >&2\nexit 1\n')
+    env = kubectl_script(
+        tmp_path,
+        '#!/bin/bash\nprintf "Warning: %0900d\\n" 0 >&2\n'
+        'echo "Error from server (Conflict): the object has been modified" >&2\nexit 1\n',
+    )
     patch = ScriptPatch("deployments.apps", "project-a", "web", {"spec": {"replicas": 0}})
     (result,) = parse_write_output(run(write_script([patch]), env), expected=1)
     assert result.conflict

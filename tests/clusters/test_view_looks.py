@@ -8,8 +8,8 @@ import pytest
 
 from scaling.api.backend import ContextBackend
 from scaling.clusters.kept_views import VIEW_MAX_AGE, KeptViews
-from scaling.plan.observed import ObservedCluster
 from scaling.clusters.per_cluster import each_cluster, observe_clusters
+from scaling.plan.observed import ObservedCluster
 from tests.fixtures.api_world import AUTH, world  # noqa: F401 - fixture
 from tests.fixtures.plan_builders import project as make_project
 
@@ -134,8 +134,9 @@ def test_views_of_an_api_cluster_are_always_fresh(world):
     projects, _ = ContextBackend(world.context).load_projects()
     members = [p for p in projects if p.cluster.name == "aks-demo"]
     backend = backend_with(world, Ticks())
-    assert backend.observe(members[0].cluster, members, for_view=True) is not \
-        backend.observe(members[0].cluster, members, for_view=True)
+    assert backend.observe(members[0].cluster, members, for_view=True) is not backend.observe(
+        members[0].cluster, members, for_view=True
+    )
 
 
 @pytest.mark.integration

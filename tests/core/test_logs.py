@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from scaling.plan.actions import Notice, Outcome, Result, Why
 from scaling.logs import (
     ContextFilter,
     JsonFormatter,
@@ -31,6 +30,7 @@ from scaling.logs import (
     said,
     summarise,
 )
+from scaling.plan.actions import Notice, Outcome, Result, Why
 from scaling.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,12 +136,16 @@ def test_exceptions_are_included_as_text(lines):
     assert "RuntimeError: pool busy" in read()[0]["exception"]
 
 
-@pytest.mark.parametrize("secret, shown", [
-    ("DefaultEndpointsProtocol=https;AccountName=a;AccountKey=c2VjcmV0a2V5;", "AccountKey=***"),
-    ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.abc.def", "Bearer ***"),
-    ("https://app.example/api/v1/projects?code=Zm9vYmFyYmF6", "code=***"),
-    ("InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=x", "InstrumentationKey=***"),
-], ids=["storage-key", "bearer", "function-key", "instrumentation-key"])
+@pytest.mark.parametrize(
+    "secret, shown",
+    [
+        ("DefaultEndpointsProtocol=https;AccountName=a;AccountKey=c2VjcmV0a2V5;", "AccountKey=***"),
+        ("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.abc.def", "Bearer ***"),
+        ("https://app.example/api/v1/projects?code=Zm9vYmFyYmF6", "code=***"),
+        ("InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=x", "InstrumentationKey=***"),
+    ],
+    ids=["storage-key", "bearer", "function-key", "instrumentation-key"],
+)
 def test_secrets_are_redacted_from_lines(lines, secret, shown):
     logger, read = lines
     logger.info("connecting with %s", secret)
@@ -208,7 +212,9 @@ def test_record_tick_publishes_actions_failures_and_duration_as_metrics(lines):
     record_tick(Report("t2", actions=0, failures=0, duration_ms=95.0), meter=meter)
     points = {
         metric.name: metric.data.data_points
-        for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics for metric in sm.metrics
+        for rm in reader.get_metrics_data().resource_metrics
+        for sm in rm.scope_metrics
+        for metric in sm.metrics
     }
     assert sum(p.value for p in points["aks_hours.tick.actions"]) == 4
     assert sum(p.value for p in points["aks_hours.tick.failures"]) == 1
@@ -229,7 +235,12 @@ def test_record_tick_writes_a_tick_line():
         tick_logger.removeHandler(handler)
     line = json.loads(stream.getvalue())
     assert (line["event"], line["tick_id"], line["actions"], line["failures"], line["duration_ms"]) == (
-        "tick", "t7", 3, 0, 1500.0)
+        "tick",
+        "t7",
+        3,
+        0,
+        1500.0,
+    )
 
 
 def test_a_report_with_outcomes_is_counted_from_them():
@@ -299,13 +310,16 @@ def _run_child(env_extra, tmp_path, *, block_exporter=False):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "APPLICATIONINSIGHTS_"))}
     env.update(env_extra)
     # Keep the child off every network but loopback: no statsbeat, no Azure VM metadata probe.
-    env.update(APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true", OTEL_EXPERIMENTAL_RESOURCE_DETECTORS="otel",
-               TMPDIR=str(tmp_path), PYTHONPATH=str(ROOT))
+    env.update(
+        APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true",
+        OTEL_EXPERIMENTAL_RESOURCE_DETECTORS="otel",
+        TMPDIR=str(tmp_path),
+        PYTHONPATH=str(ROOT),
+    )
     code = _CHILD
     if block_exporter:
         code = "import sys; sys.modules['azure.monitor.opentelemetry'] = None\n" + code
-    return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def test_with_a_connection_string_logs_and_tick_metrics_reach_application_insights(tmp_path):
@@ -314,19 +328,27 @@ def test_with_a_connection_string_logs_and_tick_metrics_reach_application_insigh
     threading.Thread(target=server.serve_forever, daemon=True).start()
     endpoint = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
-        child = _run_child({"APPLICATIONINSIGHTS_CONNECTION_STRING":
-                            f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"},
-                           tmp_path)
+        child = _run_child(
+            {
+                "APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
+            },
+            tmp_path,
+        )
     finally:
         server.shutdown()
     assert child.returncode == 0, child.stderr
     assert child.stdout.startswith("EXPORTING")
     messages = [e for e in _Ingestion.envelopes if e["data"]["baseType"] == "MessageData"]
-    busy = next(m["data"]["baseData"] for m in messages
-                if m["data"]["baseData"]["message"] == "pool busy, retry next tick")
+    busy = next(
+        m["data"]["baseData"] for m in messages if m["data"]["baseData"]["message"] == "pool busy, retry next tick"
+    )
     assert busy["properties"]["tick_id"] == "tick42" and busy["properties"]["cluster"] == "sub/rg/aks1"
-    metric_names = {m["name"] for e in _Ingestion.envelopes if e["data"]["baseType"] == "MetricData"
-                    for m in e["data"]["baseData"]["metrics"]}
+    metric_names = {
+        m["name"]
+        for e in _Ingestion.envelopes
+        if e["data"]["baseType"] == "MetricData"
+        for m in e["data"]["baseData"]["metrics"]
+    }
     assert {"aks_hours.tick.actions", "aks_hours.tick.failures", "aks_hours.tick.duration"} <= metric_names
 
 

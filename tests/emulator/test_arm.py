@@ -79,7 +79,11 @@ def test_put_without_polling_returns_updating_and_count_moves_when_done(arm_clie
     assert emu.cluster("aks-demo").pool("projecta").nodes == 2
     emu.finish_operations()
     after = arm_client.agent_pools.get(RG, "aks-demo", "projecta")
-    assert (after.provisioning_state, after.count, emu.cluster("aks-demo").pool("projecta").nodes) == ("Succeeded", 3, 3)
+    assert (after.provisioning_state, after.count, emu.cluster("aks-demo").pool("projecta").nodes) == (
+        "Succeeded",
+        3,
+        3,
+    )
 
 
 def test_operation_status_endpoint_reports_in_progress_then_succeeded(arm_client, emu):
@@ -87,8 +91,12 @@ def test_operation_status_endpoint_reports_in_progress_then_succeeded(arm_client
     pool = arm_client.agent_pools.get(RG, "aks-demo", "projecta")
     response = requests.put(
         f"{emu.arm_url}{emu.cluster_id('aks-demo')}/agentPools/projecta?api-version=2026-08-01",
-        json={"properties": {"count": 1, "vmSize": pool.vm_size, "enableAutoScaling": True, "minCount": 0, "maxCount": 3}},
-        headers={"Authorization": "Bearer x"}, verify=emu.ca_cert, timeout=5,
+        json={
+            "properties": {"count": 1, "vmSize": pool.vm_size, "enableAutoScaling": True, "minCount": 0, "maxCount": 3}
+        },
+        headers={"Authorization": "Bearer x"},
+        verify=emu.ca_cert,
+        timeout=5,
     )
     assert response.status_code == 200 and response.json()["properties"]["provisioningState"] == "Updating"
     status_url = response.headers["Azure-AsyncOperation"]
@@ -118,7 +126,9 @@ def test_count_outside_min_max_with_autoscaler_is_400(arm_client, emu):
         arm_client.agent_pools.begin_create_or_update(RG, "aks-demo", "gpu", pool)
     assert caught.value.status_code == 400
     assert caught.value.error.code == "InvalidParameter"
-    assert "count was 5. It must be greater or equal to minCount:0 and less than or equal to maxCount:2" in str(caught.value)
+    assert "count was 5. It must be greater or equal to minCount:0 and less than or equal to maxCount:2" in str(
+        caught.value
+    )
     assert emu.cluster("aks-demo").pool("gpu").count == 1
 
 
@@ -174,7 +184,8 @@ def test_stale_etag_is_412(arm_client):
     pool = arm_client.agent_pools.get(RG, "aks-demo", "gpu")
     with pytest.raises(HttpResponseError) as caught:
         arm_client.agent_pools.begin_create_or_update(
-            RG, "aks-demo", "gpu", pool, etag="not-the-etag", match_condition=MatchConditions.IfNotModified)
+            RG, "aks-demo", "gpu", pool, etag="not-the-etag", match_condition=MatchConditions.IfNotModified
+        )
     assert caught.value.status_code == 412
 
 
@@ -182,7 +193,8 @@ def test_put_of_a_new_pool_creates_it_with_201(arm_client, emu):
     from azure.mgmt.containerservice.models import AgentPool
 
     created = arm_client.agent_pools.begin_create_or_update(
-        RG, "aks-demo", "spare", AgentPool(count=1, vm_size="Standard_D2s_v5", mode="User")).result(timeout=10)
+        RG, "aks-demo", "spare", AgentPool(count=1, vm_size="Standard_D2s_v5", mode="User")
+    ).result(timeout=10)
     assert created.provisioning_state == "Succeeded"
     assert emu.calls("arm", "PUT", "*agentPools/{pool}", status=201) == 1
 
@@ -213,19 +225,26 @@ def test_scaling_clients_reach_the_cluster_through_arm_credentials(emu):
     settings = Settings(arm_endpoint=emu.arm_url, arm_ca_bundle=emu.ca_cert, local_credential=True)
     clients = Clients(settings)
     cluster = ClusterId(emu.subscription, RG, "aks-demo")
-    names = [d.metadata.name for d in k8s.AppsV1Api(clients.kube(cluster)).list_namespaced_deployment("project-a").items]
+    names = [
+        d.metadata.name for d in k8s.AppsV1Api(clients.kube(cluster)).list_namespaced_deployment("project-a").items
+    ]
     assert names == ["sample-app-a", "sample-app-a2"]
 
 
 def test_requests_without_a_bearer_token_are_401(emu):
-    response = requests.get(f"{emu.arm_url}{emu.cluster_id('aks-demo')}?api-version=2026-08-01",
-                            verify=emu.ca_cert, timeout=5)
+    response = requests.get(
+        f"{emu.arm_url}{emu.cluster_id('aks-demo')}?api-version=2026-08-01", verify=emu.ca_cert, timeout=5
+    )
     assert response.status_code == 401 and response.json()["error"]["code"] == "AuthenticationFailed"
 
 
 def test_requests_without_api_version_are_400(emu):
-    response = requests.get(f"{emu.arm_url}{emu.cluster_id('aks-demo')}", headers={"Authorization": "Bearer x"},
-                            verify=emu.ca_cert, timeout=5)
+    response = requests.get(
+        f"{emu.arm_url}{emu.cluster_id('aks-demo')}",
+        headers={"Authorization": "Bearer x"},
+        verify=emu.ca_cert,
+        timeout=5,
+    )
     assert response.status_code == 400 and response.json()["error"]["code"] == "MissingApiVersionParameter"
 
 

@@ -40,17 +40,31 @@ def test_delays_accept_camel_case_and_reject_unknown_names():
         Delays.from_mapping({"poolOps": 1})
 
 
-@pytest.mark.parametrize("raw, message", [
-    (minimal(pools=[{"name": "user1"}]), "needs at least one System pool"),
-    (minimal(pools=[{"name": "System1", "mode": "System"}]), r"clusters\[0\].pools\[0\].name: 'System1' is not a valid agent pool name"),
-    (minimal(namespaces=[{"name": "ns", "deployments": [{"name": "a", "pool": "gpu"}]}]),
-     r"namespaces\[0\].deployments\[0\].pool: 'gpu' is not a pool of this cluster"),
-    (minimal(namespaces=[{"name": "ns", "scaledobjects": [{"name": "a", "target": "a"}]}]), "does not have `keda: true`"),
-    (minimal(namespaces=[{"name": "ns", "deployments": [{"name": "a", "replicas": -1}]}]), "expected an integer >= 0"),
-    (minimal(pools=[{"name": "system", "mode": "System", "autoscaler": {"min": 2, "max": 1}}]), "autoscaler.max"),
-    (minimal(colour="blue"), "unknown keys colour"),
-    ({"clusters": []}, "at least one cluster"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        (minimal(pools=[{"name": "user1"}]), "needs at least one System pool"),
+        (
+            minimal(pools=[{"name": "System1", "mode": "System"}]),
+            r"clusters\[0\].pools\[0\].name: 'System1' is not a valid agent pool name",
+        ),
+        (
+            minimal(namespaces=[{"name": "ns", "deployments": [{"name": "a", "pool": "gpu"}]}]),
+            r"namespaces\[0\].deployments\[0\].pool: 'gpu' is not a pool of this cluster",
+        ),
+        (
+            minimal(namespaces=[{"name": "ns", "scaledobjects": [{"name": "a", "target": "a"}]}]),
+            "does not have `keda: true`",
+        ),
+        (
+            minimal(namespaces=[{"name": "ns", "deployments": [{"name": "a", "replicas": -1}]}]),
+            "expected an integer >= 0",
+        ),
+        (minimal(pools=[{"name": "system", "mode": "System", "autoscaler": {"min": 2, "max": 1}}]), "autoscaler.max"),
+        (minimal(colour="blue"), "unknown keys colour"),
+        ({"clusters": []}, "at least one cluster"),
+    ],
+)
 def test_bad_config_is_reported_with_where_it_is(raw, message):
     with pytest.raises(ConfigError, match=message):
         Config.from_mapping(raw)
@@ -63,9 +77,14 @@ def test_a_missing_config_file_is_a_clear_error(tmp_path):
 
 @pytest.mark.integration
 def test_command_line_prints_urls_cert_kubeconfig_and_env_lines():
-    process = subprocess.Popen([sys.executable, "-m", "emulator", "--config", str(SAMPLE)], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "--config", str(SAMPLE)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         lines = []
         for line in process.stdout:
@@ -73,15 +92,19 @@ def test_command_line_prints_urls_cert_kubeconfig_and_env_lines():
             if line.startswith("Ctrl-C"):
                 break
         text = "\n".join(lines)
-        exports = dict(line[len("export "):].split("=", 1) for line in lines if line.startswith("export "))
+        exports = dict(line[len("export ") :].split("=", 1) for line in lines if line.startswith("export "))
         assert exports["SCALING_ARM_ENDPOINT"].startswith("https://127.0.0.1:")
         assert exports["SCALING_LOCAL_CREDENTIAL"] == "true"
         assert Path(exports["SCALING_ARM_CA_BUNDLE"]).is_file()
         assert "contexts: aks-demo, aks-private" in text
         kubeconfig = exports["SCALING_KUBECONFIG"]
-        result = subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "--context", "aks-private", "get", "deploy",
-                                 "-A", "-o", "name"], capture_output=True, text=True, timeout=30,
-                                env={**os.environ, "HOME": str(Path(kubeconfig).parent)})
+        result = subprocess.run(
+            ["kubectl", "--kubeconfig", kubeconfig, "--context", "aks-private", "get", "deploy", "-A", "-o", "name"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, "HOME": str(Path(kubeconfig).parent)},
+        )
         assert result.stdout.split() == ["deployment.apps/batch-worker"]
     finally:
         process.terminate()
@@ -92,8 +115,14 @@ def test_command_line_prints_urls_cert_kubeconfig_and_env_lines():
 def test_command_line_rejects_a_bad_config(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("clusters: 3\n")
-    result = subprocess.run([sys.executable, "-m", "emulator", "--config", str(bad)], cwd=ROOT, capture_output=True,
-                            text=True, timeout=30, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator", "--config", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 2 and "clusters: expected a list" in result.stderr
 
 
@@ -105,7 +134,8 @@ def test_concurrent_patches_on_one_resource_version_let_exactly_one_win(kube_cli
     def patch(replicas: int) -> int:
         try:
             k8s.AppsV1Api(kube_client("aks-demo")).patch_namespaced_deployment(
-                "sample-app-a", "project-a", {"metadata": {"resourceVersion": version}, "spec": {"replicas": replicas}})
+                "sample-app-a", "project-a", {"metadata": {"resourceVersion": version}, "spec": {"replicas": replicas}}
+            )
             return 200
         except ApiException as error:
             return error.status

@@ -114,8 +114,10 @@ def test_kubernetes_429_carries_retry_after_and_a_status_body(kube_client, emu):
 @pytest.mark.integration
 def test_kubectl_retries_a_throttled_get_as_client_go_does(kubectl, emu):
     emu.throttle(service="kube", method="GET", route="*/deployments/{name}", retry_after=0, times=2)
-    assert kubectl("get", "deployment", "sample-app-a", "-n", "project-a", "-o", "name").stdout.strip() == \
-        "deployment.apps/sample-app-a"
+    assert (
+        kubectl("get", "deployment", "sample-app-a", "-n", "project-a", "-o", "name").stdout.strip()
+        == "deployment.apps/sample-app-a"
+    )
     assert emu.calls("kube", "GET", "*/deployments/{name}") == 3
 
 
@@ -153,13 +155,16 @@ def test_rules_match_method_route_and_cluster_globs():
     assert not rule.matches("arm", "PATCH", "x/scale", "aks-demo")
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(kind="explode"), "fault kind 'explode' is not valid"),
-    (dict(kind="status", status=200), "must be an HTTP error status"),
-    (dict(kind="drop", service="dns"), "fault service 'dns'"),
-    (dict(kind="garbage", service="arm"), "not valid for service 'arm'"),
-    (dict(kind="drop", times=0), "times must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(kind="explode"), "fault kind 'explode' is not valid"),
+        (dict(kind="status", status=200), "must be an HTTP error status"),
+        (dict(kind="drop", service="dns"), "fault service 'dns'"),
+        (dict(kind="garbage", service="arm"), "not valid for service 'arm'"),
+        (dict(kind="drop", times=0), "times must be at least 1"),
+    ],
+)
 def test_nonsense_fault_rules_are_rejected_with_the_field_named(bad, message):
     with pytest.raises(FaultError, match=message):
         Fault(**bad)
@@ -170,7 +175,11 @@ def test_whole_second_retry_after_is_sent_as_arm_sends_it(emu):
     import requests
 
     emu.throttle(service="arm", retry_after=2)
-    response = requests.get(f"{emu.arm_url}{emu.cluster_id('aks-demo')}?api-version=2026-08-01",
-                            headers={"Authorization": "Bearer x"}, verify=emu.ca_cert, timeout=5)
+    response = requests.get(
+        f"{emu.arm_url}{emu.cluster_id('aks-demo')}?api-version=2026-08-01",
+        headers={"Authorization": "Bearer x"},
+        verify=emu.ca_cert,
+        timeout=5,
+    )
     assert response.status_code == 429 and response.headers["Retry-After"] == "2"
     assert response.json()["error"]["code"] == "Throttled"

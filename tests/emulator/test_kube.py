@@ -16,8 +16,12 @@ def apps(kube_client):
 
 def test_lists_deployments_in_all_namespaces(apps):
     names = [(d.metadata.namespace, d.metadata.name) for d in apps.list_deployment_for_all_namespaces().items]
-    assert names == [("platform-tools", "metrics-relay"), ("project-a", "sample-app-a"),
-                     ("project-a", "sample-app-a2"), ("project-b", "triton-resnet50")]
+    assert names == [
+        ("platform-tools", "metrics-relay"),
+        ("project-a", "sample-app-a"),
+        ("project-a", "sample-app-a2"),
+        ("project-b", "triton-resnet50"),
+    ]
 
 
 def test_lists_deployments_of_one_namespace_by_label_selector(apps):
@@ -39,8 +43,11 @@ def test_workloads_carry_their_pool_in_the_node_selector(apps):
 
 
 def test_merge_patch_sets_replicas_and_annotation_in_one_request(apps, emu):
-    patched = apps.patch_namespaced_deployment("sample-app-a", "project-a", {
-        "metadata": {"annotations": {"aks-hours/original-replicas": "2"}}, "spec": {"replicas": 0}})
+    patched = apps.patch_namespaced_deployment(
+        "sample-app-a",
+        "project-a",
+        {"metadata": {"annotations": {"aks-hours/original-replicas": "2"}}, "spec": {"replicas": 0}},
+    )
     assert patched.spec.replicas == 0
     assert patched.metadata.annotations == {"aks-hours/original-replicas": "2"}
     stored = emu.cluster("aks-demo").deployment("project-a", "sample-app-a")
@@ -55,15 +62,19 @@ def test_null_in_a_merge_patch_removes_an_annotation(apps):
 
 
 def test_json_patch_is_applied(apps):
-    patched = apps.patch_namespaced_deployment("sample-app-a", "project-a", [
-        {"op": "test", "path": "/spec/replicas", "value": 2},
-        {"op": "replace", "path": "/spec/replicas", "value": 4}])
+    patched = apps.patch_namespaced_deployment(
+        "sample-app-a",
+        "project-a",
+        [{"op": "test", "path": "/spec/replicas", "value": 2}, {"op": "replace", "path": "/spec/replicas", "value": 4}],
+    )
     assert patched.spec.replicas == 4
 
 
 def test_failed_json_patch_test_is_422(apps):
     with pytest.raises(ApiException) as caught:
-        apps.patch_namespaced_deployment("sample-app-a", "project-a", [{"op": "test", "path": "/spec/replicas", "value": 9}])
+        apps.patch_namespaced_deployment(
+            "sample-app-a", "project-a", [{"op": "test", "path": "/spec/replicas", "value": 9}]
+        )
     assert caught.value.status == 422
 
 
@@ -97,15 +108,17 @@ def test_patch_carrying_a_stale_resource_version_is_409(apps):
     stale = apps.read_namespaced_deployment("sample-app-a", "project-a").metadata.resource_version
     apps.patch_namespaced_deployment("sample-app-a", "project-a", {"spec": {"replicas": 3}})
     with pytest.raises(ApiException) as caught:
-        apps.patch_namespaced_deployment("sample-app-a", "project-a",
-                                         {"metadata": {"resourceVersion": stale}, "spec": {"replicas": 0}})
+        apps.patch_namespaced_deployment(
+            "sample-app-a", "project-a", {"metadata": {"resourceVersion": stale}, "spec": {"replicas": 0}}
+        )
     assert caught.value.status == 409
 
 
 def test_patch_with_current_resource_version_succeeds(apps):
     current = apps.read_namespaced_deployment("sample-app-a", "project-a").metadata.resource_version
-    patched = apps.patch_namespaced_deployment("sample-app-a", "project-a",
-                                               {"metadata": {"resourceVersion": current}, "spec": {"replicas": 1}})
+    patched = apps.patch_namespaced_deployment(
+        "sample-app-a", "project-a", {"metadata": {"resourceVersion": current}, "spec": {"replicas": 1}}
+    )
     assert patched.spec.replicas == 1 and patched.metadata.resource_version != current
 
 
@@ -147,7 +160,9 @@ def test_gpu_workload_is_unready_while_its_pool_has_no_nodes_and_while_it_starts
     assert apps.read_namespaced_deployment("triton-resnet50", "project-b").status.ready_replicas is None  # starting
     emu.advance(emu.delays.pool_operation / 2)
     assert gpu.pool("gpu").nodes == 1
-    assert apps.read_namespaced_deployment("triton-resnet50", "project-b").status.ready_replicas is None  # pods starting
+    assert (
+        apps.read_namespaced_deployment("triton-resnet50", "project-b").status.ready_replicas is None
+    )  # pods starting
     emu.advance(emu.delays.ready)
     assert apps.read_namespaced_deployment("triton-resnet50", "project-b").status.ready_replicas == 1
 

@@ -43,23 +43,42 @@ def test_replace_of_a_stale_copy_is_a_conflict(kubectl, tmp_path):
 
 
 def test_merge_patch_sets_replicas_and_annotation(kubectl, emu):
-    kubectl("patch", "deployments.apps", "triton-resnet50", "-n", "project-b", "--type", "merge",
-            "-p", '{"metadata":{"annotations":{"aks-hours/original-replicas":"1"}},"spec":{"replicas":0}}')
+    kubectl(
+        "patch",
+        "deployments.apps",
+        "triton-resnet50",
+        "-n",
+        "project-b",
+        "--type",
+        "merge",
+        "-p",
+        '{"metadata":{"annotations":{"aks-hours/original-replicas":"1"}},"spec":{"replicas":0}}',
+    )
     stored = emu.cluster("aks-demo").deployment("project-b", "triton-resnet50")
     assert stored["spec"]["replicas"] == 0
     assert stored["metadata"]["annotations"] == {"aks-hours/original-replicas": "1"}
 
 
 def test_json_patch_replaces_replicas(kubectl, emu):
-    kubectl("patch", "statefulset", "model-cache", "-n", "project-b", "--type", "json",
-            "-p", '[{"op":"replace","path":"/spec/replicas","value":3}]')
+    kubectl(
+        "patch",
+        "statefulset",
+        "model-cache",
+        "-n",
+        "project-b",
+        "--type",
+        "json",
+        "-p",
+        '[{"op":"replace","path":"/spec/replicas","value":3}]',
+    )
     assert emu.cluster("aks-demo").statefulset("project-b", "model-cache")["spec"]["replicas"] == 3
 
 
 def test_annotate_adds_and_removes_an_annotation(kubectl, emu):
     kubectl("annotate", "deployment", "sample-app-a", "-n", "project-a", "aks-hours/exclude=true")
     assert emu.cluster("aks-demo").deployment("project-a", "sample-app-a")["metadata"]["annotations"] == {
-        "aks-hours/exclude": "true"}
+        "aks-hours/exclude": "true"
+    }
     kubectl("annotate", "deployment", "sample-app-a", "-n", "project-a", "aks-hours/exclude-")
     assert "annotations" not in emu.cluster("aks-demo").deployment("project-a", "sample-app-a")["metadata"]
 
@@ -73,10 +92,14 @@ def test_patch_and_annotate_need_no_openapi_document(kubectl, emu):
 
 def test_apply_validates_on_the_server_through_the_minimal_openapi_index(kubectl, emu, tmp_path):
     manifest = tmp_path / "job.yaml"
-    manifest.write_text("apiVersion: batch/v1\nkind: Job\nmetadata: {name: once, namespace: project-b}\n"
-                        "spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}}}\n")
+    manifest.write_text(
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: once, namespace: project-b}\n"
+        "spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: busybox}]}}}\n"
+    )
     kubectl("apply", "-f", str(manifest))
-    assert emu.cluster("aks-demo").get("jobs", "project-b", "once")["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert (
+        emu.cluster("aks-demo").get("jobs", "project-b", "once")["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    )
     assert emu.calls("kube", "GET", "/openapi/v3*", status=200) >= 2  # the index, then batch/v1
     kubectl("delete", "job", "once", "-n", "project-b")
     assert [j["metadata"]["name"] for j in emu.cluster("aks-demo").objects("jobs")] == []
@@ -94,6 +117,8 @@ def test_scaledobjects_are_listed_on_the_keda_cluster(kubectl):
 
 def test_hpas_and_cronjobs_are_listed(kubectl):
     assert kubectl("get", "hpa", "-A", "-o", "name").stdout.split() == [
-        "horizontalpodautoscaler.autoscaling/sample-app-a2"]
+        "horizontalpodautoscaler.autoscaling/sample-app-a2"
+    ]
     assert kubectl("get", "cronjobs.batch", "-n", "project-b", "-o", "name").stdout.split() == [
-        "cronjob.batch/nightly-reindex"]
+        "cronjob.batch/nightly-reindex"
+    ]

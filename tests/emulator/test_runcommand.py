@@ -39,8 +39,9 @@ def test_a_failing_command_reports_its_exit_code_and_stderr(arm_client):
 
 def test_the_result_waits_for_the_configured_delay(arm_client, emu):
     emu.set_delays(run_command=60)
-    poller = arm_client.managed_clusters.begin_run_command(RG, "aks-demo", RunCommandRequest(command="true"),
-                                                           polling=False)
+    poller = arm_client.managed_clusters.begin_run_command(
+        RG, "aks-demo", RunCommandRequest(command="true"), polling=False
+    )
     location = poller.polling_method()._initial_response.http_response.headers["Location"]  # as az does
     command_id = location.split("/commandResults/")[1].split("?")[0]
     emu.runner.wait()
@@ -84,11 +85,17 @@ def test_the_app_read_script_sees_keda_absent_on_a_cluster_without_it(arm_client
 
 
 def test_the_app_write_script_patches_the_cluster(arm_client, emu):
-    script = runscript.write_script([
-        runscript.ScriptPatch("deployments.apps", "project-a", "sample-app-a",
-                              {"metadata": {"annotations": {"aks-hours/original-replicas": "2"}}, "spec": {"replicas": 0}}),
-        runscript.ScriptPatch("deployments.apps", "project-a", "missing", {"spec": {"replicas": 0}}),
-    ])
+    script = runscript.write_script(
+        [
+            runscript.ScriptPatch(
+                "deployments.apps",
+                "project-a",
+                "sample-app-a",
+                {"metadata": {"annotations": {"aks-hours/original-replicas": "2"}}, "spec": {"replicas": 0}},
+            ),
+            runscript.ScriptPatch("deployments.apps", "project-a", "missing", {"spec": {"replicas": 0}}),
+        ]
+    )
     results = runscript.parse_write_output(run(arm_client, "aks-demo", script).logs, expected=2)
     assert [r.ok for r in results] == [True, False]
     assert emu.cluster("aks-demo").deployment("project-a", "sample-app-a")["spec"]["replicas"] == 0

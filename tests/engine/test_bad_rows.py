@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.data.tables import EdmType, EntityProperty, UpdateMode
 
-from scaling.storage.rows import PARTITION
 from scaling.settings import Settings
 from scaling.storage.projects import ProjectStore
+from scaling.storage.rows import PARTITION
 from scaling.storage.tables import TableNames, ensure_tables, table_service
 
 pytestmark = pytest.mark.integration
@@ -39,19 +39,37 @@ GOOD_PROJECTS = ("good-a", "good-b")
 
 # (case id, column reported, column -> value written, words the message must contain)
 CASES = [
-    ("cluster-vm-id", "Cluster",
-     {"Cluster": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"},
-     "not an AKS resource id"),
+    (
+        "cluster-vm-id",
+        "Cluster",
+        {"Cluster": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"},
+        "not an AKS resource id",
+    ),
     ("cluster-pool-id", "Cluster", {"Cluster": CLUSTER + "/agentPools/gpu"}, "not an AKS resource id"),
-    ("cluster-bad-guid", "Cluster",
-     {"Cluster": "/subscriptions/not-a-guid/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/a"},
-     "is not a GUID"),
-    ("cluster-odata-quote", "Cluster",
-     {"Cluster": f"/subscriptions/{SUB}/resourceGroups/rg' or '1' eq '1/providers/Microsoft.ContainerService/managedClusters/a"},
-     "resource group"),
-    ("cluster-shell", "Cluster",
-     {"Cluster": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/a;reboot"},
-     "cluster name"),
+    (
+        "cluster-bad-guid",
+        "Cluster",
+        {
+            "Cluster": "/subscriptions/not-a-guid/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/a"
+        },
+        "is not a GUID",
+    ),
+    (
+        "cluster-odata-quote",
+        "Cluster",
+        {
+            "Cluster": f"/subscriptions/{SUB}/resourceGroups/rg' or '1' eq '1/providers/Microsoft.ContainerService/managedClusters/a"
+        },
+        "resource group",
+    ),
+    (
+        "cluster-shell",
+        "Cluster",
+        {
+            "Cluster": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/a;reboot"
+        },
+        "cluster name",
+    ),
     ("cluster-number", "Cluster", {"Cluster": 42}, "must be text"),
     ("namespace-space", "Namespaces", {"Namespaces": "team a"}, "not a DNS-1123 label"),
     ("namespace-shell", "Namespaces", {"Namespaces": "ns;rm -rf /"}, "not a DNS-1123 label"),
@@ -76,7 +94,7 @@ CASES = [
     ("holiday-country", "Holidays", {"Holidays": "XX"}, "unknown country 'XX'"),
     ("holiday-subdivision", "Holidays", {"Holidays": "DE-ZZ"}, "unknown subdivision 'ZZ'"),
     ("closed-date", "ClosedDates", {"ClosedDates": "2026-02-30"}, "not a valid date"),
-    ("closed-datetime", "ClosedDates", {"ClosedDates": datetime(2026, 12, 24, tzinfo=timezone.utc)}, "must be text"),
+    ("closed-datetime", "ClosedDates", {"ClosedDates": datetime(2026, 12, 24, tzinfo=UTC)}, "must be text"),
     ("access-mode", "Access", {"Access": "ssh"}, "api | run-command"),
     ("enabled-word", "Enabled", {"Enabled": "yes"}, "not a boolean"),
     ("dry-run-word", "DryRun", {"DryRun": "maybe"}, "not a boolean"),
@@ -157,7 +175,8 @@ def test_a_row_with_every_column_malformed_reports_every_column_at_once(table, s
 
 
 def test_a_tick_over_bad_rows_reports_each_for_its_project_and_reconciles_every_good_project(
-        settings, table_names, emu):
+    settings, table_names, emu
+):
     from scaling.model import Access
     from tests.fixtures.fault_world import DOWN, build_world, not_down, sizes
 

@@ -7,13 +7,12 @@ import base64
 import json
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.data.tables import TableServiceClient
 from azure.storage.queue import QueueClient
 
-from scaling.storage.audit import AuditStore
 from scaling.fanout import (
     MAX_BODY,
     SYSTEM_PROJECT,
@@ -28,13 +27,14 @@ from scaling.fanout import (
     poison_name,
     queue_client,
 )
-from scaling.storage.locks import LockStore, Verdict
 from scaling.names import ClusterId, cluster_id
+from scaling.storage.audit import AuditStore
+from scaling.storage.locks import LockStore, Verdict
 from scaling.storage.tables import ensure_tables
 
 pytestmark = pytest.mark.integration
 
-UTC = timezone.utc
+UTC = UTC
 SUB = "00000000-0000-0000-0000-000000000000"
 # Monday 2026-11-30 09:00 UTC
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -42,7 +42,9 @@ T1 = T0 + timedelta(minutes=5)
 
 
 def cid(name: str) -> ClusterId:
-    return cluster_id(f"/subscriptions/{SUB}/resourceGroups/rg-demo/providers/Microsoft.ContainerService/managedClusters/{name}")
+    return cluster_id(
+        f"/subscriptions/{SUB}/resourceGroups/rg-demo/providers/Microsoft.ContainerService/managedClusters/{name}"
+    )
 
 
 A, B, C = cid("aks-a"), cid("aks-b"), cid("aks-c")
@@ -121,31 +123,61 @@ def system_rows(stores):
 def test_message_round_trips_through_json_with_its_schema_version():
     original = ClusterMessage(cluster=A, tick="abc123", tick_time=T0, attempt=1)
     data = json.loads(original.to_json())
-    assert data == {"schema": 1, "cluster": A.resource_id, "tick": "abc123", "tickTime": "2026-11-30T09:00:00Z",
-                    "attempt": 1}
+    assert data == {
+        "schema": 1,
+        "cluster": A.resource_id,
+        "tick": "abc123",
+        "tickTime": "2026-11-30T09:00:00Z",
+        "attempt": 1,
+    }
     assert ClusterMessage.parse(original.to_json()) == original
     assert ClusterMessage.parse(original.to_json().encode()) == original
 
 
-@pytest.mark.parametrize("body, complaint", [
-    ("not json", "not JSON"),
-    ("[1, 2]", "not a JSON object"),
-    ('{"schema": 2}', "schema 2 is not understood"),
-    ('{"cluster": "x"}', "schema None"),
-    (json.dumps({"schema": 1, "cluster": "/subscriptions/x", "tick": "t", "tickTime": "2026-11-30T09:00:00Z"}),
-     "field cluster"),
-    (json.dumps({"schema": 1, "cluster": A.resource_id, "tick": "t;rm -rf /", "tickTime": "2026-11-30T09:00:00Z"}),
-     "field tick"),
-    (json.dumps({"schema": 1, "cluster": A.resource_id, "tick": "t", "tickTime": "2026-11-30T09:00:00"}),
-     "has no time zone"),
-    (json.dumps({"schema": 1, "cluster": A.resource_id, "tick": "t", "tickTime": "yesterday"}), "field tickTime"),
-    (json.dumps({"schema": 1, "cluster": A.resource_id, "tick": "t", "tickTime": "2026-11-30T09:00:00Z",
-                 "attempt": 99}), "field attempt"),
-    (json.dumps({"schema": 1, "cluster": A.resource_id, "tick": "t", "tickTime": "2026-11-30T09:00:00Z",
-                 "command": "sh"}), "unknown field(s) command"),
-    ("x" * (MAX_BODY + 1), "at most"),
-    (b"\xff\xfe", "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "body, complaint",
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"schema": 2}', "schema 2 is not understood"),
+        ('{"cluster": "x"}', "schema None"),
+        (
+            json.dumps({"schema": 1, "cluster": "/subscriptions/x", "tick": "t", "tickTime": "2026-11-30T09:00:00Z"}),
+            "field cluster",
+        ),
+        (
+            json.dumps(
+                {"schema": 1, "cluster": A.resource_id, "tick": "t;rm -rf /", "tickTime": "2026-11-30T09:00:00Z"}
+            ),
+            "field tick",
+        ),
+        (
+            json.dumps({"schema": 1, "cluster": A.resource_id, "tick": "t", "tickTime": "2026-11-30T09:00:00"}),
+            "has no time zone",
+        ),
+        (json.dumps({"schema": 1, "cluster": A.resource_id, "tick": "t", "tickTime": "yesterday"}), "field tickTime"),
+        (
+            json.dumps(
+                {"schema": 1, "cluster": A.resource_id, "tick": "t", "tickTime": "2026-11-30T09:00:00Z", "attempt": 99}
+            ),
+            "field attempt",
+        ),
+        (
+            json.dumps(
+                {
+                    "schema": 1,
+                    "cluster": A.resource_id,
+                    "tick": "t",
+                    "tickTime": "2026-11-30T09:00:00Z",
+                    "command": "sh",
+                }
+            ),
+            "unknown field(s) command",
+        ),
+        ("x" * (MAX_BODY + 1), "at most"),
+        (b"\xff\xfe", "not UTF-8"),
+    ],
+)
 def test_a_malformed_message_is_refused_naming_what_is_wrong(body, complaint):
     with pytest.raises(BadMessage, match=None) as caught:
         ClusterMessage.parse(body)
@@ -341,8 +373,9 @@ def fan_world(settings, table_names, emu):
     return build_world(dataclasses.replace(settings, fanout="queue"), table_names, emu, private_access=Access.API)
 
 
-def test_with_fanout_queue_the_timer_only_sends_messages_and_the_workers_reconcile_each_cluster(fan_world, queue,
-                                                                                               settings, table_names):
+def test_with_fanout_queue_the_timer_only_sends_messages_and_the_workers_reconcile_each_cluster(
+    fan_world, queue, settings, table_names
+):
     from scaling.reconcile import reconcile_cluster
     from scaling.triggers import run_timer
     from tests.fixtures.fault_world import DOWN, not_down, sizes
@@ -354,9 +387,12 @@ def test_with_fanout_queue_the_timer_only_sends_messages_and_the_workers_reconci
     assert world.emu.calls() == 0  # the timer itself touched no cluster
     service = TableServiceClient.from_connection_string(settings.storage_connection)
     ticks = []
-    w = Worker(locks=LockStore(service, table_names.locks), audit=world.context.audit, owner="instance-1",
-               reconcile=lambda cluster, now, tick: ticks.append(reconcile_cluster(cluster, now, world.context,
-                                                                                  tick_id=tick)))
+    w = Worker(
+        locks=LockStore(service, table_names.locks),
+        audit=world.context.audit,
+        owner="instance-1",
+        reconcile=lambda cluster, now, tick: ticks.append(reconcile_cluster(cluster, now, world.context, tick_id=tick)),
+    )
     results = drain(queue, w, clock=lambda: DOWN + timedelta(seconds=2))
     world.emu.finish_operations()
     assert [r.outcome for r in results] == [Handled.DONE, Handled.DONE]
@@ -398,8 +434,16 @@ def test_with_fanout_queue_the_timer_audits_rows_that_did_not_load(fan_world, qu
     from tests.fixtures.fault_world import DOWN
 
     table = table_service(fan_world.settings).get_table_client(table_names.projects)
-    table.upsert_entity({"PartitionKey": PARTITION, "RowKey": "typo", "Cluster": "not-a-resource-id",
-                         "Namespaces": "typo", "Uptime": "always"}, mode=UpdateMode.REPLACE)
+    table.upsert_entity(
+        {
+            "PartitionKey": PARTITION,
+            "RowKey": "typo",
+            "Cluster": "not-a-resource-id",
+            "Namespaces": "typo",
+            "Uptime": "always",
+        },
+        mode=UpdateMode.REPLACE,
+    )
     assert run_timer(fan_world.context, DOWN, tick_id="fan2", queue=queue) == 2  # the good projects' clusters
     [row] = [r for r in fan_world.audit(project="typo") if r.target == "row/Cluster"]
     assert row.result.value == "failed" and row.tick == "fan2"

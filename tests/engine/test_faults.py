@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from scaling.clusters import clients
-from scaling.plan.actions import Result
 from scaling.fanout import SYSTEM_PROJECT
 from scaling.model import Access
+from scaling.plan.actions import Result
 from scaling.triggers import run_timer
 from tests.fixtures.fault_world import (
     DOWN,
@@ -70,8 +70,11 @@ def converge(world, originals):
 
 
 def unhappy_rows(world, cluster):
-    return [r for r in world.audit(since=DOWN - timedelta(hours=1), until=DOWN + timedelta(hours=1))
-            if r.project in PROJECTS_ON[cluster] and r.result in (Result.FAILED, Result.BUSY)]
+    return [
+        r
+        for r in world.audit(since=DOWN - timedelta(hours=1), until=DOWN + timedelta(hours=1))
+        if r.project in PROJECTS_ON[cluster] and r.result in (Result.FAILED, Result.BUSY)
+    ]
 
 
 ARM_PUT = dict(service="arm", method="PUT", route="*agentPools/{pool}")
@@ -80,27 +83,36 @@ FAULTS = {
     "arm-429-retry-after": ("aks-demo", lambda emu: emu.throttle(retry_after=0.05, cluster="aks-demo", **ARM_PUT)),
     "arm-409-pool-busy": ("aks-demo", lambda emu: emu.fail(409, cluster="aks-demo", **ARM_PUT)),
     "arm-500": ("aks-demo", lambda emu: emu.fail(500, cluster="aks-demo", **ARM_PUT)),
-    "arm-503-on-list": ("aks-demo", lambda emu: emu.fail(503, service="arm", method="GET", route="*agentPools",
-                                                         cluster="aks-demo")),
+    "arm-503-on-list": (
+        "aks-demo",
+        lambda emu: emu.fail(503, service="arm", method="GET", route="*agentPools", cluster="aks-demo"),
+    ),
     "arm-timeout": ("aks-demo", lambda emu: emu.hang(2, cluster="aks-demo", **ARM_PUT)),
     "kube-409-conflict": ("aks-demo", lambda emu: emu.fail(409, cluster="aks-demo", **KUBE_PATCH)),
     "kube-500-on-patch": ("aks-demo", lambda emu: emu.fail(500, cluster="aks-demo", **KUBE_PATCH)),
     "kube-503-on-list": ("aks-demo", lambda emu: emu.fail(503, service="kube", method="GET", cluster="aks-demo")),
 }
 RUN_COMMAND_FAULTS = {
-    "run-command-exit-1": ("aks-private", lambda emu: emu.fail_run_command("exit", exit_code=1, logs="error: boom",
-                                                                           cluster="aks-private")),
-    "run-command-garbage": ("aks-private", lambda emu: emu.fail_run_command("garbage", logs="\x00<html>oops</html>",
-                                                                            cluster="aks-private")),
+    "run-command-exit-1": (
+        "aks-private",
+        lambda emu: emu.fail_run_command("exit", exit_code=1, logs="error: boom", cluster="aks-private"),
+    ),
+    "run-command-garbage": (
+        "aks-private",
+        lambda emu: emu.fail_run_command("garbage", logs="\x00<html>oops</html>", cluster="aks-private"),
+    ),
     "run-command-failed": ("aks-private", lambda emu: emu.fail_run_command("failed", cluster="aks-private")),
-    "run-command-arm-500": ("aks-private", lambda emu: emu.fail(500, service="arm", method="POST",
-                                                                route="*runCommand", cluster="aks-private")),
+    "run-command-arm-500": (
+        "aks-private",
+        lambda emu: emu.fail(500, service="arm", method="POST", route="*runCommand", cluster="aks-private"),
+    ),
 }
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_a_fault_loses_nothing_spares_the_others_is_audited_and_the_next_ticks_converge(settings, table_names, emu,
-                                                                                        fault):
+def test_a_fault_loses_nothing_spares_the_others_is_audited_and_the_next_ticks_converge(
+    settings, table_names, emu, fault
+):
     cluster, inject = FAULTS[fault]
     world = build_world(settings, table_names, emu, private_access=Access.API)
     originals = sizes(world.emu)
@@ -115,7 +127,8 @@ def test_a_fault_loses_nothing_spares_the_others_is_audited_and_the_next_ticks_c
 
 
 def test_run_command_faults_tick_after_tick_lose_nothing_spare_the_other_cluster_and_converge(
-        settings, table_names, emu):
+    settings, table_names, emu
+):
     # One world for all of them: a run-command tick costs ~1.5 s (real kubectl in the emulator).
     world = build_world(settings, table_names, emu, private_access=Access.RUN_COMMAND)
     originals = sizes(world.emu)
@@ -199,8 +212,10 @@ def test_storage_lost_after_the_writes_keeps_the_changes_and_writes_their_audit_
     tick(world, DOWN + timedelta(minutes=5))
     kept = [r for r in all_audit(world, settings.storage_connection) if r.tick == "midway"]
     assert {(r.project, r.target) for r in kept} >= {
-        ("project-a", "deployment/project-a/sample-app-a"), ("project-a", "nodepool/projecta"),
-        ("nightly-batch", "deployment/nightly-batch/batch-worker")}
+        ("project-a", "deployment/project-a/sample-app-a"),
+        ("project-a", "nodepool/projecta"),
+        ("nightly-batch", "deployment/nightly-batch/batch-worker"),
+    }
     assert all(r.result is Result.OK for r in kept if r.action.startswith("scale-"))
     converge(world, originals)
 
@@ -226,8 +241,20 @@ def test_a_process_killed_between_the_workload_writes_and_the_pool_write_loses_n
     env = {**os.environ, "SCALING_STORAGE_CONNECTION": settings.storage_connection, **world.emu.env()}
     names = world.names
     process = subprocess.Popen(
-        [sys.executable, "-c", KILLED_TICK, names.projects, names.overrides, names.audit, names.locks,
-         DOWN.isoformat()], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-c",
+            KILLED_TICK,
+            names.projects,
+            names.overrides,
+            names.audit,
+            names.locks,
+            DOWN.isoformat(),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60

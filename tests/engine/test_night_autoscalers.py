@@ -10,21 +10,21 @@ moves on by the same time, so its HPA and KEDA controllers get every chance to u
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 from azure.data.tables import TableServiceClient
-from zoneinfo import ZoneInfo
 
 from emulator import kinds
 from emulator.config import Config
 from emulator.server import Emulator
 from scaling.plan.actions import Result
-from scaling.storage.audit import AuditStore
 from scaling.reconcile import Context, tick
-from scaling.storage.rows import row_to_project
+from scaling.storage.audit import AuditStore
 from scaling.storage.projects import ProjectStore
+from scaling.storage.rows import row_to_project
 from scaling.storage.tables import ensure_tables
 from tests.fixtures.emulator import TEST_DELAYS
 
@@ -49,7 +49,9 @@ def _cluster(name: str, *, private: bool, keda: bool) -> dict:
         namespace["deployments"].append({"name": "consumer", "replicas": 2, "pool": "gpu"})
         namespace["scaledobjects"] = [{"name": "consumer", "target": "consumer", "min": 0, "max": 50}]
     return {
-        "name": name, "private": private, "keda": keda,
+        "name": name,
+        "private": private,
+        "keda": keda,
         "pools": [
             {"name": "system", "mode": "System", "count": 1},
             {"name": "gpu", "vmSize": "Standard_NC4as_T4_v3", "count": 1, "autoscaler": {"min": 0, "max": 2}},
@@ -58,15 +60,17 @@ def _cluster(name: str, *, private: bool, keda: bool) -> dict:
     }
 
 
-CONFIG = Config.from_mapping({
-    "subscription": "00000000-0000-0000-0000-00000000000a",
-    "resourceGroup": "rg-night",
-    "clusters": [
-        _cluster("aks-api", private=False, keda=True),
-        _cluster("aks-private", private=True, keda=True),
-        _cluster("aks-plain", private=False, keda=False),  # no KEDA CRD at all
-    ],
-})
+CONFIG = Config.from_mapping(
+    {
+        "subscription": "00000000-0000-0000-0000-00000000000a",
+        "resourceGroup": "rg-night",
+        "clusters": [
+            _cluster("aks-api", private=False, keda=True),
+            _cluster("aks-private", private=True, keda=True),
+            _cluster("aks-plain", private=False, keda=False),  # no KEDA CRD at all
+        ],
+    }
+)
 CLUSTER_OF = {"api": "aks-api", "run-command": "aks-private"}
 
 
@@ -81,8 +85,11 @@ def night(night_emulator: Emulator, settings, table_names):
     """The emulator reset, and a Context whose project table is empty (see `add_project`)."""
     night_emulator.reset()
     settings = dataclasses.replace(
-        settings, arm_endpoint=night_emulator.arm_url, arm_ca_bundle=night_emulator.ca_cert,
-        kubeconfig=night_emulator.kubeconfig, local_credential=True,
+        settings,
+        arm_endpoint=night_emulator.arm_url,
+        arm_ca_bundle=night_emulator.ca_cert,
+        kubeconfig=night_emulator.kubeconfig,
+        local_credential=True,
     )
     service = TableServiceClient.from_connection_string(settings.storage_connection)
     ensure_tables(service, table_names)
@@ -92,8 +99,14 @@ def night(night_emulator: Emulator, settings, table_names):
 
 def add_project(store: ProjectStore, emu: Emulator, cluster: str, access: str, name: str = "nightshift") -> None:
     row = {
-        "Cluster": emu.cluster_id(cluster), "Namespaces": NS, "NodePools": "gpu", "NodePoolAction": "zero",
-        "Uptime": "Mon-Fri 08:00-18:00", "TimeZone": "Europe/Berlin", "WarmupMinutes": 30, "Access": access,
+        "Cluster": emu.cluster_id(cluster),
+        "Namespaces": NS,
+        "NodePools": "gpu",
+        "NodePoolAction": "zero",
+        "Uptime": "Mon-Fri 08:00-18:00",
+        "TimeZone": "Europe/Berlin",
+        "WarmupMinutes": 30,
+        "Access": access,
     }
     report = store.upsert([row_to_project(name, row)])
     assert report.added == (name,)
@@ -145,8 +158,19 @@ def run_night(emu: Emulator, context: Context, cluster: str, ticks: list[datetim
     return reports
 
 
-NIGHT = [at(0, 17, 55), at(0, 18), at(0, 18, 5), at(0, 23), at(1, 2), at(1, 2, 5), at(1, 5), at(1, 7, 30),
-         at(1, 7, 35), at(1, 8), at(1, 8, 5)]
+NIGHT = [
+    at(0, 17, 55),
+    at(0, 18),
+    at(0, 18, 5),
+    at(0, 23),
+    at(1, 2),
+    at(1, 2, 5),
+    at(1, 5),
+    at(1, 7, 30),
+    at(1, 7, 35),
+    at(1, 8),
+    at(1, 8, 5),
+]
 
 
 @pytest.mark.parametrize("access", ["api", "run-command"])
@@ -169,12 +193,15 @@ def test_a_night_holds_autoscaled_workloads_and_cronjobs_down_and_restores_them_
     )
     assert snapshot(emu, cluster) == before, "everything exactly as it was, bookkeeping gone"
     view = emu.cluster(cluster)
-    assert view.deployment(NS, "web")["spec"]["replicas"] == 3 and view.deployment(NS, "consumer")["spec"]["replicas"] == 2
+    assert (
+        view.deployment(NS, "web")["spec"]["replicas"] == 3 and view.deployment(NS, "consumer")["spec"]["replicas"] == 2
+    )
 
     rows, _ = audit.query(project="nightshift", limit=100)
     story = [
         (f"{r.time.astimezone(BERLIN):%H:%M}", r.target, r.from_, r.to, r.result.value)
-        for r in sorted(rows, key=lambda r: (r.time, r.sequence)) if r.action != "report"
+        for r in sorted(rows, key=lambda r: (r.time, r.sequence))
+        if r.action != "report"
     ]
     if retried:
         assert story[-1] == ("08:05", f"deployment/{NS}/consumer", "1", "2", "ok")
@@ -231,11 +258,20 @@ def test_a_job_still_running_when_its_cronjob_is_suspended_is_left_to_finish_and
     cluster = CLUSTER_OF[access]
     add_project(store, emu, cluster, access)
     view = emu.cluster(cluster)
-    job = view.create("jobs", {
-        "metadata": {"name": "nightly-29410", "namespace": NS, "ownerReferences": [
-            {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "uid": "u", "controller": True}]},
-        "spec": {"template": {"spec": {"containers": [], "restartPolicy": "Never"}}}, "status": {"active": 1},
-    })
+    job = view.create(
+        "jobs",
+        {
+            "metadata": {
+                "name": "nightly-29410",
+                "namespace": NS,
+                "ownerReferences": [
+                    {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "uid": "u", "controller": True}
+                ],
+            },
+            "spec": {"template": {"spec": {"containers": [], "restartPolicy": "Never"}}},
+            "status": {"active": 1},
+        },
+    )
     # The emulator has no CronJob controller to list the Job in the CronJob's status: do its part.
     with emu.state.lock:
         store_ = emu.state.cluster(cluster).store
@@ -244,10 +280,16 @@ def test_a_job_still_running_when_its_cronjob_is_suspended_is_left_to_finish_and
 
     [report] = run_night(emu, context, cluster, [at(0, 18)], quiet=False)
 
-    [notice] = [o.action for o in report.outcomes if o.action.target == f"cronjob/{NS}/nightly" and o.result is Result.SKIPPED]
+    [notice] = [
+        o.action for o in report.outcomes if o.action.target == f"cronjob/{NS}/nightly" and o.result is Result.SKIPPED
+    ]
     assert "1 Job(s) still running: left to finish" in notice.message
     assert view.get("cronjobs", NS, "nightly")["spec"]["suspend"] is True
-    assert view.get("jobs", NS, "nightly-29410") == {**job, "metadata": view.get("jobs", NS, "nightly-29410")["metadata"]}
+    assert view.get("jobs", NS, "nightly-29410") == {
+        **job,
+        "metadata": view.get("jobs", NS, "nightly-29410")["metadata"],
+    }
     rows, _ = audit.query(project="nightshift", limit=100)
     assert [r.reason for r in rows if r.action == "report" and r.target == f"cronjob/{NS}/nightly"][0].startswith(
-        "1 Job(s) still running")
+        "1 Job(s) still running"
+    )

@@ -1,18 +1,18 @@
 """One tick end to end through the Kubernetes API path: Azurite tables, the emulator, real clients."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scaling.plan.actions import Result, Trigger
 from scaling.annotations import ORIGINAL_REPLICAS, TAG_ORIGINAL_AUTOSCALING, TAG_ORIGINAL_COUNT
 from scaling.clusters.kube import KINDS
 from scaling.override import new_override
+from scaling.plan.actions import Result, Trigger
 from scaling.storage.overrides import OverrideStore
 from tests.fixtures.reconcile_world import World, changes_of, notices_of, sample_projects
 
 pytestmark = pytest.mark.integration
-UTC = timezone.utc
+UTC = UTC
 CLOSING = "2026-11-30T18:00:00+00:00"  # Monday 19:00 Berlin: project-a goes down
 MORNING = "2026-12-01T07:00:00+00:00"  # Tuesday 08:00 Berlin: project-a comes up
 
@@ -58,8 +58,12 @@ def test_in_the_morning_the_pool_comes_first_and_everything_is_exactly_as_before
     assert app["spec"]["replicas"] == before_app and ORIGINAL_REPLICAS not in app["metadata"].get("annotations", {})
     pool = demo(world).pool("projecta")
     assert (pool.count, pool.enable_auto_scaling, pool.min_count, pool.max_count, pool.tags) == (
-        before_pool.count, before_pool.enable_auto_scaling, before_pool.min_count, before_pool.max_count,
-        before_pool.tags)
+        before_pool.count,
+        before_pool.enable_auto_scaling,
+        before_pool.min_count,
+        before_pool.max_count,
+        before_pool.tags,
+    )
 
 
 def test_a_tick_with_nothing_to_do_writes_nothing_and_reads_the_budget(world):
@@ -111,7 +115,8 @@ def test_every_change_and_its_result_is_in_the_audit(world):
     rows = world.audit(project="project-a")
     assert sorted((r.target, r.action, r.result) for r in rows if r.action.startswith("scale-")) == sorted(
         (o.action.target, f"scale-{o.action.direction.value}", o.result)
-        for o in report.changes if o.action.why.project == "project-a"
+        for o in report.changes
+        if o.action.why.project == "project-a"
     )
     row = next(r for r in rows if r.target == "deployment/project-a/sample-app-a")
     assert (row.from_, row.to, row.trigger, row.tick) == ("2", "0", "schedule", report.tick_id)
@@ -158,7 +163,9 @@ def test_a_cluster_that_cannot_be_read_is_one_failed_row_per_project(world):
     assert report.changes == () and world.writes() == 0
     failed = [r for r in world.audit(since=datetime(2026, 11, 30, tzinfo=UTC), until=datetime(2026, 12, 1, tzinfo=UTC))]
     assert sorted((r.project, r.target, r.result) for r in failed) == [
-        ("platform-tools", "cluster", Result.FAILED), ("project-a", "cluster", Result.FAILED)]
+        ("platform-tools", "cluster", Result.FAILED),
+        ("project-a", "cluster", Result.FAILED),
+    ]
 
 
 def test_the_cli_runs_one_tick_and_prints_its_outcomes(world):
@@ -169,12 +176,21 @@ def test_the_cli_runs_one_tick_and_prints_its_outcomes(world):
 
     env = {"SCALING_STORAGE_CONNECTION": world.settings.storage_connection, **world.emu.env()}
     out, err = io.StringIO(), io.StringIO()
-    code = cli.main(["reconcile", "--once", "--now", CLOSING, "--dry-run", "--json"], env=env,
-                    table_names=world.names, stdout=out, stderr=err)
+    code = cli.main(
+        ["reconcile", "--once", "--now", CLOSING, "--dry-run", "--json"],
+        env=env,
+        table_names=world.names,
+        stdout=out,
+        stderr=err,
+    )
     assert code == 0, err.getvalue()
     result = json.loads(out.getvalue())
-    assert {"result": "dry-run", "project": "project-a", "target": "deployment/project-a/sample-app-a",
-            "change": "2 -> 0"} in result["outcomes"]
+    assert {
+        "result": "dry-run",
+        "project": "project-a",
+        "target": "deployment/project-a/sample-app-a",
+        "change": "2 -> 0",
+    } in result["outcomes"]
     assert demo(world).deployment("project-a", "sample-app-a")["spec"]["replicas"] == 2
 
 
@@ -184,8 +200,9 @@ def test_reconcile_cluster_does_one_cluster_only(settings, table_names, emu):
 
     world = World.build(settings, table_names, emu, sample_projects("project-a", "nightly-batch"))
     world.emu.reset_calls()
-    report = reconcile_cluster(cluster_id(emu.cluster_id("aks-demo")), datetime.fromisoformat(CLOSING),
-                               world.context, tick_id="fanout1")
+    report = reconcile_cluster(
+        cluster_id(emu.cluster_id("aks-demo")), datetime.fromisoformat(CLOSING), world.context, tick_id="fanout1"
+    )
     assert report.projects == ("project-a",) and report.outcomes
     assert world.emu.calls(cluster="aks-private") == 0 and world.emu.calls(route="*runCommand") == 0
     assert demo(world).deployment("project-a", "sample-app-a")["spec"]["replicas"] == 0

@@ -4,8 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from scaling.plan.actions import Result
 from scaling.annotations import ORIGINAL_REPLICAS
+from scaling.plan.actions import Result
 from tests.fixtures.reconcile_world import World, changes_of, sample_projects
 
 pytestmark = pytest.mark.integration

@@ -4,16 +4,16 @@ Recording backends stand in for the clusters here: these tests are about call gr
 integration tests in tests/engine/test_reconcile*.py use the emulator)."""
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from scaling.plan.actions import Direction, Notice, ObjectChange, Outcome, PoolChange, Result, Why
 from scaling.model import Access
+from scaling.plan.actions import Direction, Notice, ObjectChange, Outcome, PoolChange, Result, Why
 from scaling.plan.observed import PoolSize
 from scaling.reconcile import Context, NoticeMemo, access_of, execute
 from scaling.settings import Settings
 from tests.fixtures.plan_builders import CLUSTER, project
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
 
 
@@ -42,8 +42,14 @@ def context(settings: Settings | None = None):
     api, run_command = Recorder(), Recorder()
     pools = PoolRecorder(api.calls)  # one shared log keeps the order across backends
     run_command.calls = api.calls
-    ctx = Context(settings or Settings(), projects=None, overrides=None, audit=None,
-                  workloads={Access.API: api, Access.RUN_COMMAND: run_command}, pools=pools)
+    ctx = Context(
+        settings or Settings(),
+        projects=None,
+        overrides=None,
+        audit=None,
+        workloads={Access.API: api, Access.RUN_COMMAND: run_command},
+        pools=pools,
+    )
     return ctx, api.calls
 
 
@@ -61,16 +67,22 @@ DOWN, UP = Direction.DOWN, Direction.UP
 
 def test_each_phase_is_one_step_on_the_api_path():
     ctx, calls = context()
-    actions = [workload("a", DOWN), workload("hpa", DOWN, resource="horizontalpodautoscalers.autoscaling"),
-               workload("b", UP)]
+    actions = [
+        workload("a", DOWN),
+        workload("hpa", DOWN, resource="horizontalpodautoscalers.autoscaling"),
+        workload("b", UP),
+    ]
     execute(CLUSTER, actions, [project()], ctx)
     assert calls == [["deployment/project-a/a"], ["horizontalpodautoscaler/project-a/hpa"], ["deployment/project-a/b"]]
 
 
 def test_each_phase_is_one_step_on_the_run_command_path_too():
     ctx, calls = context()
-    actions = [workload("a", DOWN), workload("hpa", DOWN, resource="horizontalpodautoscalers.autoscaling"),
-               workload("b", UP)]
+    actions = [
+        workload("a", DOWN),
+        workload("hpa", DOWN, resource="horizontalpodautoscalers.autoscaling"),
+        workload("b", UP),
+    ]
     execute(CLUSTER, actions, [replace(project(), access=Access.RUN_COMMAND)], ctx)
     assert calls == [["deployment/project-a/a"], ["horizontalpodautoscaler/project-a/hpa"], ["deployment/project-a/b"]]
 
@@ -79,8 +91,8 @@ def failing(*targets: str) -> Recorder:
     class Failing(Recorder):
         def apply(self, cluster, changes, *, concurrency=8):
             self.calls.append([c.target for c in changes])
-            return [Outcome(c, Result.FAILED if c.target in targets else Result.OK, "webhook said no")
-                    for c in changes]
+            return [Outcome(c, Result.FAILED if c.target in targets else Result.OK, "webhook said no") for c in changes]
+
     return Failing()
 
 

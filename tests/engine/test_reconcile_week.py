@@ -17,10 +17,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from zoneinfo import ZoneInfo
 
 from scaling.plan.actions import PoolChange, Result
 from scaling.settings import Settings
@@ -28,7 +28,7 @@ from scaling.storage.tables import TableNames
 from tests.fixtures.reconcile_world import World, sample_projects
 
 pytestmark = pytest.mark.integration
-UTC = timezone.utc
+UTC = UTC
 TOKYO = ZoneInfo("Asia/Tokyo")
 START = datetime(2026, 11, 23, tzinfo=UTC)  # Monday
 END = START + timedelta(days=7)
@@ -65,19 +65,25 @@ def week(request, azurite, emulator):
     """Run the week once for all tests of this module (module-scoped: table names built here)."""
     emulator.reset()
     prefix = f"week{os.getpid()}"
-    names = TableNames(projects=f"{prefix}Projects", overrides=f"{prefix}Overrides", audit=f"{prefix}Audit",
-                       locks=f"{prefix}Locks")
+    names = TableNames(
+        projects=f"{prefix}Projects", overrides=f"{prefix}Overrides", audit=f"{prefix}Audit", locks=f"{prefix}Locks"
+    )
     settings = dataclasses.replace(Settings.from_env({}), storage_connection=azurite.connection_string)
     projects = sample_projects("project-a", "project-b", "platform-tools")
     world = World.build(settings, names, emulator, projects)
     demo = emulator.cluster("aks-demo")
     originals = {
-        "deployments": {(d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"]["replicas"]
-                        for d in demo.objects("deployments")},
-        "statefulsets": {(d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"]["replicas"]
-                         for d in demo.objects("statefulsets")},
-        "pools": {p.name: (p.count, p.enable_auto_scaling, p.min_count, p.max_count, dict(p.tags))
-                  for p in demo.pools()},
+        "deployments": {
+            (d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"]["replicas"]
+            for d in demo.objects("deployments")
+        },
+        "statefulsets": {
+            (d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"]["replicas"]
+            for d in demo.objects("statefulsets")
+        },
+        "pools": {
+            p.name: (p.count, p.enable_auto_scaling, p.min_count, p.max_count, dict(p.tags)) for p in demo.pools()
+        },
     }
     expected = expected_changes(projects)
     reports, states = [], {}
@@ -86,24 +92,40 @@ def week(request, azurite, emulator):
     for at in ticks:
         reports.append(world.tick(at))
         states[at] = {
-            "deployments": {(d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"]["replicas"]
-                            for d in demo.objects("deployments")},
-            "statefulsets": {(d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"]["replicas"]
-                             for d in demo.objects("statefulsets")},
-            "pools": {p.name: (p.count, p.enable_auto_scaling, p.min_count, p.max_count, dict(p.tags))
-                      for p in demo.pools()},
+            "deployments": {
+                (d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"]["replicas"]
+                for d in demo.objects("deployments")
+            },
+            "statefulsets": {
+                (d["metadata"]["namespace"], d["metadata"]["name"]): d["spec"]["replicas"]
+                for d in demo.objects("statefulsets")
+            },
+            "pools": {
+                p.name: (p.count, p.enable_auto_scaling, p.min_count, p.max_count, dict(p.tags)) for p in demo.pools()
+            },
         }
-    yield {"world": world, "projects": projects, "expected": expected, "reports": reports,
-           "originals": originals, "states": states}
+    yield {
+        "world": world,
+        "projects": projects,
+        "expected": expected,
+        "reports": reports,
+        "originals": originals,
+        "states": states,
+    }
     emulator.reset()
 
 
 def scaled(report):
     """(project, "workloads" | "pools", direction, target) of each workload or pool change, in execution order."""
     return [
-        (o.action.why.project, "pools" if isinstance(o.action, PoolChange) else "workloads",
-         o.action.direction.value, o.action.target)
-        for o in report.changes if o.action.target.startswith(SCALED)
+        (
+            o.action.why.project,
+            "pools" if isinstance(o.action, PoolChange) else "workloads",
+            o.action.direction.value,
+            o.action.target,
+        )
+        for o in report.changes
+        if o.action.target.startswith(SCALED)
     ]
 
 
@@ -137,7 +159,11 @@ def test_the_gpu_pool_starts_warmup_minutes_before_the_tokyo_workloads(week):
     workload_ups = sorted(at for at, what, d in week["expected"]["project-b"] if what == "workloads" and d == "up")
     assert [w - p for p, w in zip(pool_ups, workload_ups)] == [timedelta(minutes=20)] * 4
     assert [at.astimezone(TOKYO).strftime("%a %H:%M") for at in pool_ups] == [
-        "Tue 08:40", "Wed 08:40", "Thu 08:40", "Fri 08:40"]
+        "Tue 08:40",
+        "Wed 08:40",
+        "Thu 08:40",
+        "Fri 08:40",
+    ]
 
 
 def test_the_japanese_holiday_keeps_project_b_down_all_day(week):

@@ -24,10 +24,13 @@ SEED = int(os.environ.get("AKS_HOURS_SOAK_SEED", "20261130"))
 TIME_BUDGET_S = 30  # faults stop being injected after this long (a slow machine gets fewer faulty ticks)
 # Monday evening to Tuesday morning (UTC; Berlin is UTC+1): the evening transition, the night, the GPU
 # warm-up at 06:40 and the morning transition at 07:00, with ticks close together around each.
-TICKS = [datetime(2026, 11, 30, h, m, tzinfo=UTC) for h, m in (
-    (17, 30), (17, 55), (18, 0), (18, 5), (18, 10), (18, 15), (18, 30), (19, 0), (22, 0))] + [
-    datetime(2026, 12, 1, h, m, tzinfo=UTC) for h, m in (
-    (2, 0), (6, 30), (6, 40), (6, 45), (6, 50), (6, 55), (7, 0), (7, 5), (7, 10), (7, 15), (7, 20))]
+TICKS = [
+    datetime(2026, 11, 30, h, m, tzinfo=UTC)
+    for h, m in ((17, 30), (17, 55), (18, 0), (18, 5), (18, 10), (18, 15), (18, 30), (19, 0), (22, 0))
+] + [
+    datetime(2026, 12, 1, h, m, tzinfo=UTC)
+    for h, m in ((2, 0), (6, 30), (6, 40), (6, 45), (6, 50), (6, 55), (7, 0), (7, 5), (7, 10), (7, 15), (7, 20))
+]
 
 ARM_PUT = dict(service="arm", method="PUT", route="*agentPools/{pool}")
 KUBE_PATCH = dict(service="kube", route="*/{name}", method="PATCH")
@@ -81,7 +84,8 @@ def proxy(azurite):
 
 
 def test_a_night_of_random_faults_loses_no_size_and_the_morning_is_exactly_as_before(
-        settings, table_names, emu, azurite, proxy, monkeypatch):
+    settings, table_names, emu, azurite, proxy, monkeypatch
+):
     monkeypatch.setattr(clients, "ARM_BACKOFF", 0.01)
     monkeypatch.setattr(clients, "ARM_READ_TIMEOUT", 0.5)
     storage = proxied(settings.storage_connection, azurite.table_endpoint, proxy)

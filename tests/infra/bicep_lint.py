@@ -34,18 +34,99 @@ KEYWORDS = frozenset({"true", "false", "null", "for", "in", "if", "existing"})
 NAMESPACES = frozenset({"az", "sys"})
 # Bicep's built-in functions (sys and az namespaces), as documented in "Bicep functions".
 FUNCTIONS = frozenset(
-    """
-    any array bool concat contains empty first last length max min range skip take union intersection
-    indexOf lastIndexOf items join json string int base64 base64ToString base64ToJson dataUri dataUriToString
-    endsWith startsWith format guid newGuid padLeft replace split substring toLower toUpper trim uniqueString
-    uri uriComponent uriComponentToString utcNow dateTimeAdd dateTimeFromEpoch dateTimeToEpoch resourceGroup
-    subscription managementGroup tenant deployment environment resourceId subscriptionResourceId
-    tenantResourceId extensionResourceId managementGroupResourceId reference listKeys listSecrets
-    listAccountSas listServiceSas listConnectionStrings listCredentials pickZones providers filter map reduce
-    sort toObject flatten objectKeys cidrSubnet cidrHost parseCidr loadTextContent loadJsonContent
-    loadYamlContent loadFileAsBase64 getSecret coalesce shallowMerge groupBy mapValues tryGet buildUri
-    parseUri lambda
-    """.split()
+    [
+        "any",
+        "array",
+        "bool",
+        "concat",
+        "contains",
+        "empty",
+        "first",
+        "last",
+        "length",
+        "max",
+        "min",
+        "range",
+        "skip",
+        "take",
+        "union",
+        "intersection",
+        "indexOf",
+        "lastIndexOf",
+        "items",
+        "join",
+        "json",
+        "string",
+        "int",
+        "base64",
+        "base64ToString",
+        "base64ToJson",
+        "dataUri",
+        "dataUriToString",
+        "endsWith",
+        "startsWith",
+        "format",
+        "guid",
+        "newGuid",
+        "padLeft",
+        "replace",
+        "split",
+        "substring",
+        "toLower",
+        "toUpper",
+        "trim",
+        "uniqueString",
+        "uri",
+        "uriComponent",
+        "uriComponentToString",
+        "utcNow",
+        "dateTimeAdd",
+        "dateTimeFromEpoch",
+        "dateTimeToEpoch",
+        "resourceGroup",
+        "subscription",
+        "managementGroup",
+        "tenant",
+        "deployment",
+        "environment",
+        "resourceId",
+        "subscriptionResourceId",
+        "tenantResourceId",
+        "extensionResourceId",
+        "managementGroupResourceId",
+        "reference",
+        "listKeys",
+        "listSecrets",
+        "listAccountSas",
+        "listServiceSas",
+        "listConnectionStrings",
+        "listCredentials",
+        "pickZones",
+        "providers",
+        "filter",
+        "map",
+        "reduce",
+        "sort",
+        "toObject",
+        "flatten",
+        "objectKeys",
+        "cidrSubnet",
+        "cidrHost",
+        "parseCidr",
+        "loadTextContent",
+        "loadJsonContent",
+        "loadYamlContent",
+        "loadFileAsBase64",
+        "getSecret",
+        "coalesce",
+        "shallowMerge",
+        "groupBy",
+        "mapValues",
+        "tryGet",
+        "buildUri",
+        "parseUri",
+        "lambda",
+    ]
 )
 
 
@@ -223,10 +304,10 @@ def declaration_problems(bicep: BicepFile) -> list[str]:
     where = bicep.path.name
     usage = analyse(bicep)
     used = {reference.name for reference in usage.references}
-    problems = [
-        f"{where}:{r.line}: `{r.name}` (in {r.context}) is not declared" for r in usage.unresolved
+    problems = [f"{where}:{r.line}: `{r.name}` (in {r.context}) is not declared" for r in usage.unresolved]
+    problems += [
+        f"{where}:{p.line}: param `{p.name}` is never used" for p in bicep.params.values() if p.name not in used
     ]
-    problems += [f"{where}:{p.line}: param `{p.name}` is never used" for p in bicep.params.values() if p.name not in used]
     problems += [f"{where}:{v.line}: var `{v.name}` is never used" for v in bicep.vars.values() if v.name not in used]
     problems += [
         f"{where}:{c.line}: `{c.name}()` is not a Bicep function"
@@ -245,7 +326,9 @@ def declaration_problems(bicep: BicepFile) -> list[str]:
                 problems.append(f"{where}:{param.line}: default {literal!r} of `{param.name}` is not in @allowed")
     for resource in bicep.resources.values():
         if "@" not in resource.type or not API_VERSION.match(resource.api_version):
-            problems.append(f"{where}:{resource.line}: resource `{resource.symbol}` type {resource.type!r} lacks an api version")
+            problems.append(
+                f"{where}:{resource.line}: resource `{resource.symbol}` type {resource.type!r} lacks an api version"
+            )
     return problems
 
 
@@ -263,7 +346,9 @@ def module_problems(bicep: BicepFile) -> list[str]:
         passed = module_params(module)
         keys = set(passed.keys()) if passed is not None else set()
         for key in sorted(keys - set(child.params)):
-            problems.append(f"{where}:{module.line}: module `{module.symbol}` passes `{key}`, which {module.path} does not declare")
+            problems.append(
+                f"{where}:{module.line}: module `{module.symbol}` passes `{key}`, which {module.path} does not declare"
+            )
         for name in sorted(n for n, p in child.params.items() if p.required and n not in keys):
             problems.append(f"{where}:{module.line}: module `{module.symbol}` does not pass required `{name}`")
         body = body_object(module.body)
@@ -275,5 +360,7 @@ def module_problems(bicep: BicepFile) -> list[str]:
     for symbol, output, line in analyse(bicep).module_outputs:
         child = children.get(symbol)
         if child is not None and output not in child.outputs:
-            problems.append(f"{where}:{line}: `{symbol}.outputs.{output}` does not exist in {bicep.modules[symbol].path}")
+            problems.append(
+                f"{where}:{line}: `{symbol}.outputs.{output}` does not exist in {bicep.modules[symbol].path}"
+            )
     return problems

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from tests.infra.bicep_tokens import BicepSyntaxError, Token, matching, tokenize
 
@@ -24,11 +24,11 @@ class Expr:
 
 @dataclass(frozen=True)
 class ObjectNode:
-    entries: tuple[tuple[str, "Node"], ...]
+    entries: tuple[tuple[str, Node], ...]
     line: int
     interpolated_keys: tuple[Token, ...] = ()  # keys like '${identityId}': their references count too
 
-    def get(self, key: str) -> "Node | None":
+    def get(self, key: str) -> Node | None:
         return next((value for name, value in self.entries if name == key), None)
 
     def keys(self) -> list[str]:
@@ -37,7 +37,7 @@ class ObjectNode:
 
 @dataclass(frozen=True)
 class ArrayNode:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
     line: int
 
 
@@ -45,14 +45,14 @@ class ArrayNode:
 class ForNode:
     names: tuple[str, ...]
     iterable: Expr
-    body: "Node"
+    body: Node
     line: int
 
 
 @dataclass(frozen=True)
 class IfNode:
     condition: Expr
-    body: "Node"
+    body: Node
     line: int
 
 
@@ -259,9 +259,7 @@ def _parse_object(tokens: tuple[Token, ...], *, where: str) -> ObjectNode:
 
 
 def _parse_for(tokens: tuple[Token, ...], *, where: str, line: int) -> ForNode:
-    in_index = next(
-        (i for i, t in enumerate(tokens) if t.kind == "ident" and t.text == "in"), None
-    )
+    in_index = next((i for i, t in enumerate(tokens) if t.kind == "ident" and t.text == "in"), None)
     if in_index is None:
         raise BicepSyntaxError(f"{where}:{line}: `for` without `in`")
     names = tuple(t.text for t in tokens[1:in_index] if t.kind == "ident")
@@ -273,7 +271,9 @@ def _parse_for(tokens: tuple[Token, ...], *, where: str, line: int) -> ForNode:
         elif token.kind == "punct" and token.text in "}])":
             depth -= 1
         elif depth == 0 and token.text == ":":
-            return ForNode(names, Expr(tokens[in_index + 1 : index]), parse_value(tokens[index + 1 :], where=where), line)
+            return ForNode(
+                names, Expr(tokens[in_index + 1 : index]), parse_value(tokens[index + 1 :], where=where), line
+            )
     raise BicepSyntaxError(f"{where}:{line}: `for ... in ...` without `:`")
 
 
@@ -367,7 +367,6 @@ def _comments_above(text: str) -> dict[int, str]:
             result[number] = " ".join(block)
         block = []
     return result
-
 
 
 def body_object(node: Node) -> ObjectNode | None:

@@ -16,7 +16,7 @@ class Token:
     line: int
     # Strings only: the literal text between interpolations, and each interpolation's tokens.
     parts: tuple[str, ...] = ()
-    interps: tuple[tuple["Token", ...], ...] = ()
+    interps: tuple[tuple[Token, ...], ...] = ()
 
     @property
     def literal(self) -> str | None:
@@ -24,8 +24,41 @@ class Token:
         return self.parts[0] if self.kind == "string" and not self.interps else None
 
 
-_PUNCT = ("=>", "==", "!=", "<=", ">=", "&&", "||", "??", "::", ".?", "{", "}", "[", "]", "(", ")", ",",
-          ":", ".", "=", "?", "!", "<", ">", "+", "-", "*", "/", "%", "@", "|", "&", ";")
+_PUNCT = (
+    "=>",
+    "==",
+    "!=",
+    "<=",
+    ">=",
+    "&&",
+    "||",
+    "??",
+    "::",
+    ".?",
+    "{",
+    "}",
+    "[",
+    "]",
+    "(",
+    ")",
+    ",",
+    ":",
+    ".",
+    "=",
+    "?",
+    "!",
+    "<",
+    ">",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "@",
+    "|",
+    "&",
+    ";",
+)
 _ESCAPES = {"'": "'", "\\": "\\", "$": "$", "n": "\n", "r": "\r", "t": "\t"}
 
 

@@ -7,8 +7,8 @@ its set with `load_role_rules()` (namespaced writes and reads) and `load_cluster
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -62,8 +62,7 @@ def load_role_rules(directory: Path = RBAC_DIR) -> set[Rule]:
     for namespace, rules in by_namespace.items():
         if rules != first:
             raise ValueError(
-                f"Role {ROLE_NAME} differs between {first_namespace} and {namespace}:"
-                f" {sorted(rules ^ first)}"
+                f"Role {ROLE_NAME} differs between {first_namespace} and {namespace}: {sorted(rules ^ first)}"
             )
     return first
 

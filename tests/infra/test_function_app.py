@@ -10,9 +10,9 @@ from pathlib import Path
 
 import azure.functions as func
 import pytest
+from azure.functions.timer import TimerRequest
 
 from tests.fixtures.function_index import indexed_functions
-from azure.functions.timer import TimerRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,8 +100,12 @@ def test_local_settings_sample_lists_every_setting_the_app_reads():
     read = set()
     import re
 
-    for path in [ROOT / "scaling" / "settings.py", ROOT / "scaling" / "api" / "auth.py", ROOT / "scaling" / "cli" / "local.py",
-                 ROOT / "function_app.py"]:
+    for path in [
+        ROOT / "scaling" / "settings.py",
+        ROOT / "scaling" / "api" / "auth.py",
+        ROOT / "scaling" / "cli" / "local.py",
+        ROOT / "function_app.py",
+    ]:
         read |= set(re.findall(r"env\.get\(\"([A-Za-z_]+)\"", path.read_text()))
     platform = {"WEBSITE_AUTH_ENABLED"}  # set by App Service itself, never by hand
     assert read - platform <= set(values), sorted(read - platform - set(values))
@@ -112,8 +116,8 @@ def test_local_settings_sample_lists_every_setting_the_app_reads():
 
 @pytest.mark.integration
 def test_a_past_due_timer_runs_one_tick_and_logs_it(function_app, azurite, emu, table_names, monkeypatch, caplog):
-    from scaling.page.app import LazyContext
     from scaling.api.backend import build_context, import_if_empty
+    from scaling.page.app import LazyContext
     from tests.fixtures.api_world import world_settings
 
     context = build_context(world_settings(azurite, emu), table_names=table_names)
@@ -125,8 +129,11 @@ def test_a_past_due_timer_runs_one_tick_and_logs_it(function_app, azurite, emu, 
     handler(TimerRequest(past_due=True))  # the request object the host's converter builds
 
     assert "past due" in caplog.text
-    rows = [row for project in ("project-a", "project-b", "nightly-batch")
-            for row in context.audit.query(project=project, limit=100)[0]]
+    rows = [
+        row
+        for project in ("project-a", "project-b", "nightly-batch")
+        for row in context.audit.query(project=project, limit=100)[0]
+    ]
     # Whatever the hour, one of the sample projects is outside its hours on the fresh emulator, so the
     # tick acts; and all its rows carry one tick id: the missed slots were not replayed one by one.
     assert rows and len({row.tick for row in rows}) == 1

@@ -144,9 +144,7 @@ def test_modules_follow_the_verified_modules_layout():
 
 def test_every_module_file_is_used():
     used = {
-        (parsed.path.parent / module.path).resolve()
-        for parsed in PARSED.values()
-        for module in parsed.modules.values()
+        (parsed.path.parent / module.path).resolve() for parsed in PARSED.values() for module in parsed.modules.values()
     }
     unused = [str(path.relative_to(INFRA)) for path in BICEP_FILES if path != INFRA / "main.bicep" and path not in used]
     assert unused == []
@@ -240,7 +238,9 @@ def test_every_role_guid_is_a_documented_built_in_role_named_beside_it(path):
         # The comment above the declaration must name the role, so a reader can check the id.
         declaration_line = parsed.vars[context.split()[1]].line if context.startswith("var ") else line
         comment = parsed.comments_above.get(declaration_line, "")
-        assert DOCUMENTED_ROLES[guid][0] in comment, f"{path.name}:{line}: comment does not name {DOCUMENTED_ROLES[guid][0]}"
+        assert DOCUMENTED_ROLES[guid][0] in comment, (
+            f"{path.name}:{line}: comment does not name {DOCUMENTED_ROLES[guid][0]}"
+        )
 
 
 def _role_assignments() -> list[tuple[BicepFile, object]]:
@@ -263,7 +263,9 @@ def test_every_role_assignment_is_scoped_to_a_resource_not_a_group_or_subscripti
     for parsed, resource in _role_assignments():
         body = body_object(resource.body)
         scope = body.get("scope")
-        assert isinstance(scope, Expr), f"{parsed.path.name}: {resource.symbol} has no scope (would be resource-group-wide)"
+        assert isinstance(scope, Expr), (
+            f"{parsed.path.name}: {resource.symbol} has no scope (would be resource-group-wide)"
+        )
         target = scope.tokens[0].text
         assert target in parsed.resources, f"{parsed.path.name}: {resource.symbol} scope is not a resource symbol"
         scoped_type = parsed.resources[target].type_name
@@ -494,7 +496,9 @@ def test_demo_cluster_has_the_reference_pools():
     assert cluster.params["gpuVmSize"].default.tokens[0].literal == "Standard_NC4as_T4_v3"
     assert text("gpu", "nodeTaints") == "'sku=gpu:NoSchedule'"
     network = properties.get("networkProfile")
-    assert {k: network.get(k).tokens[0].literal for k in ("networkPlugin", "networkPluginMode", "networkDataplane")} == {
+    assert {
+        k: network.get(k).tokens[0].literal for k in ("networkPlugin", "networkPluginMode", "networkDataplane")
+    } == {
         "networkPlugin": "azure",
         "networkPluginMode": "overlay",
         "networkDataplane": "cilium",
@@ -564,10 +568,10 @@ def _fake_tools(tmp_path: Path, *, apply_failures: int = 0) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     scripts = {
-        "az": "#!/bin/sh\necho \"az $*\" >>\"$FAKE_LOG\"\n",
-        "kubelogin": "#!/bin/sh\necho \"kubelogin $*\" >>\"$FAKE_LOG\"\n",
+        "az": '#!/bin/sh\necho "az $*" >>"$FAKE_LOG"\n',
+        "kubelogin": '#!/bin/sh\necho "kubelogin $*" >>"$FAKE_LOG"\n',
         "kubectl": f"""#!/bin/sh
-if [ "$1" = kustomize ]; then exec {shutil.which('kubectl')} "$@"; fi
+if [ "$1" = kustomize ]; then exec {shutil.which("kubectl")} "$@"; fi
 if [ "$1" = apply ]; then
   count=$(cat "$FAKE_STATE" 2>/dev/null || echo 0)
   echo $((count + 1)) >"$FAKE_STATE"
@@ -600,11 +604,17 @@ def test_hook_skips_when_there_is_no_demo_cluster(tmp_path):
     assert "no demo cluster" in result.stdout
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None or shutil.which("envsubst") is None, reason="needs kubectl and envsubst")
+@pytest.mark.skipif(
+    shutil.which("kubectl") is None or shutil.which("envsubst") is None, reason="needs kubectl and envsubst"
+)
 def test_hook_applies_the_manifests_with_the_app_identity_bound(tmp_path):
     principal = "11111111-2222-3333-4444-555555555555"
     result = _run_hook(
-        tmp_path, _fake_tools(tmp_path), AKS_CLUSTER_NAME="aks-x", AZURE_RESOURCE_GROUP="rg-x", APP_PRINCIPAL_ID=principal
+        tmp_path,
+        _fake_tools(tmp_path),
+        AKS_CLUSTER_NAME="aks-x",
+        AZURE_RESOURCE_GROUP="rg-x",
+        APP_PRINCIPAL_ID=principal,
     )
     assert result.returncode == 0, result.stderr
     applied = (tmp_path / "applied.yaml").read_text(encoding="utf-8")
@@ -619,7 +629,9 @@ def test_hook_applies_the_manifests_with_the_app_identity_bound(tmp_path):
     assert "az aks get-credentials --resource-group rg-x --name aks-x" in (tmp_path / "log").read_text()
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None or shutil.which("envsubst") is None, reason="needs kubectl and envsubst")
+@pytest.mark.skipif(
+    shutil.which("kubectl") is None or shutil.which("envsubst") is None, reason="needs kubectl and envsubst"
+)
 def test_hook_retries_while_role_assignments_propagate(tmp_path):
     result = _run_hook(
         tmp_path,
@@ -671,7 +683,16 @@ def _lint(tmp_path: Path, source: str, name: str = "main.bicep") -> BicepFile:
         ),
         ("resource r 'Microsoft.Web/sites' = {\n  name: 'x'\n}\n", "lacks an api version"),
     ],
-    ids=["unused-param", "undescribed-param", "undeclared", "undeclared-in-string", "unused-var", "unknown-function", "allowed-default", "api-version"],
+    ids=[
+        "unused-param",
+        "undescribed-param",
+        "undeclared",
+        "undeclared-in-string",
+        "unused-var",
+        "unknown-function",
+        "allowed-default",
+        "api-version",
+    ],
 )
 def test_checker_reports_broken_declarations(tmp_path, source, expected):
     problems = declaration_problems(_lint(tmp_path, source))

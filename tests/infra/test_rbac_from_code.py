@@ -12,11 +12,11 @@ import re
 
 import pytest
 
-from scaling.plan.actions import Direction, ObjectChange, Result, Why
 from scaling.clusters.clients import Clients
 from scaling.clusters.kube import PATCHABLE, KubeApiBackend
-from scaling.names import ClusterId
 from scaling.clusters.runcommand import RunCommandBackend
+from scaling.names import ClusterId
+from scaling.plan.actions import Direction, ObjectChange, Result, Why
 from scaling.settings import Settings
 from tests.infra.rbac_rules import Rule, load_cluster_role_rules, load_role_rules
 
@@ -70,19 +70,32 @@ def derived_rules(emu) -> tuple[set[Rule], set[Rule]]:
 
 def exercise_every_call(emu) -> None:
     """Observe and patch through both access paths, as the reconcile loop would."""
-    settings = Settings(arm_endpoint=emu.arm_url, arm_ca_bundle=emu.ca_cert, local_credential=True,
-                        kubeconfig=emu.kubeconfig)
+    settings = Settings(
+        arm_endpoint=emu.arm_url, arm_ca_bundle=emu.ca_cert, local_credential=True, kubeconfig=emu.kubeconfig
+    )
     emu.finish_operations()
     backends = [KubeApiBackend(Clients(settings)), RunCommandBackend(Clients(settings), poll_interval=0.05)]
     for backend in backends:
-        for cluster_name, namespaces in [("aks-demo", ["project-a"]), ("aks-demo", ["project-a", "project-b"]),
-                                         ("aks-private", ["nightly-batch"])]:
+        for cluster_name, namespaces in [
+            ("aks-demo", ["project-a"]),
+            ("aks-demo", ["project-a", "project-b"]),
+            ("aks-private", ["nightly-batch"]),
+        ]:
             cluster = ClusterId(emu.subscription, emu.resource_group, cluster_name)
             assert backend.observe(cluster, namespaces).error is None
         for cluster_name, resource, namespace, name in TARGETS:
             cluster = ClusterId(emu.subscription, emu.resource_group, cluster_name)
-            change = ObjectChange(cluster, resource, namespace, name, {"metadata": {"labels": {"rbac-probe": "1"}}},
-                                  "-", "-", Direction.DOWN, Why("rbac"))
+            change = ObjectChange(
+                cluster,
+                resource,
+                namespace,
+                name,
+                {"metadata": {"labels": {"rbac-probe": "1"}}},
+                "-",
+                "-",
+                Direction.DOWN,
+                Why("rbac"),
+            )
             (outcome,) = backend.apply(cluster, [change])
             assert outcome.result is Result.OK, outcome.error
     emu.finish_operations()

@@ -12,8 +12,9 @@ from bench.screenshot import CHROMIUM, launch, open_page, served
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium); the browser tests need it",
-                allow_module_level=True)
+    pytest.skip(
+        f"{CHROMIUM} is not installed (apt-get install -y chromium); the browser tests need it", allow_module_level=True
+    )
 
 KNOWN_WEEK = "2026-11-23"  # Monday; the 23rd is Labour Thanksgiving Day in Japan
 BARS = {"project-a": 5, "project-b": 4, "nightly-batch": 5, "platform-tools": 1}
@@ -79,8 +80,9 @@ def test_an_override_made_on_the_page_shows_up_in_the_api_and_the_audit(app, bro
     project = api(app, "GET", "/api/v1/projects/project-a").json()["project"]
     assert (project["override"]["action"], project["override"]["reason"]) == ("down", "browser test: maintenance")
     rows = api(app, "GET", "/api/v1/audit", params={"project": "project-a", "limit": 20}).json()["rows"]
-    assert any((r["action"], r["reason"], r["actor"]) == ("override-set", "browser test: maintenance", "api-key")
-               for r in rows)
+    assert any(
+        (r["action"], r["reason"], r["actor"]) == ("override-set", "browser test: maintenance", "api-key") for r in rows
+    )
 
     page.locator(".controls[data-project='project-a'] button[data-action='clear']").click()
     page.wait_for_selector("tr[data-project='project-a']:not([data-state='override'])")

@@ -3,19 +3,19 @@
 import html
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
-from scaling.plan.actions import Result
-from scaling.storage.audit import AuditRow
 from scaling.override import Override, OverrideAction
 from scaling.page.routes import state_since, tick_errors
+from scaling.plan.actions import Result
+from scaling.storage.audit import AuditRow
 from tests.fixtures.plan_builders import CLUSTER, project
 from tests.fixtures.status_fakes import KEY, fixed_clock, make_app, sample_backend
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # Wednesday: 13:00 in Berlin (open), 21:00 in Tokyo (closed)
 AUTH = {"X-API-Key": KEY}
 
@@ -82,7 +82,7 @@ def test_the_next_change_is_in_the_projects_local_time(client):
 
 def test_node_pools_show_node_count_and_power_state(client):
     html = page(client)
-    assert '<b>projecta</b> 2 nodes · Running · autoscale' in html
+    assert "<b>projecta</b> 2 nodes · Running · autoscale" in html
     assert '<b>gpu</b> 0 nodes · Running <span class="muted">(was 1)</span>' in html
 
 
@@ -104,12 +104,16 @@ def test_a_display_zone_draws_the_timeline_in_it(client):
     assert svg_of(page(client, zone="UTC")).get("data-zone") == "UTC"
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"week": "next"}, "week 'next'"),
-    ({"zone": "Mars/Base"}, "zone"),
-    ({"week": "0001-01-01"}, "query parameter week 0001-01-01: the year must be within 1970-9000"),
-    ({"week": "9999-12-31"}, "query parameter week 9999-12-31: the year must be within 1970-9000"),
-], ids=["word", "zone", "year-1", "year-9999"])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"week": "next"}, "week 'next'"),
+        ({"zone": "Mars/Base"}, "zone"),
+        ({"week": "0001-01-01"}, "query parameter week 0001-01-01: the year must be within 1970-9000"),
+        ({"week": "9999-12-31"}, "query parameter week 9999-12-31: the year must be within 1970-9000"),
+    ],
+    ids=["word", "zone", "year-1", "year-9999"],
+)
 def test_bad_page_parameters_are_a_400(client, params, message):
     response = client.get("/", params=params, headers=AUTH)
     assert response.status_code == 400 and message in response.json()["error"]
@@ -121,23 +125,40 @@ def test_the_first_and_last_years_allowed_still_draw_a_week(client, week):
 
 
 def test_an_active_override_is_shown_and_drawn(client, backend):
-    backend.overrides_.append(Override("project-b", OverrideAction.UP, NOW + timedelta(hours=3), "demo for the board",
-                                       "alice", NOW - timedelta(hours=1)))
+    backend.overrides_.append(
+        Override(
+            "project-b",
+            OverrideAction.UP,
+            NOW + timedelta(hours=3),
+            "demo for the board",
+            "alice",
+            NOW - timedelta(hours=1),
+        )
+    )
     html = page(client)
-    assert re.search(r'data-project="project-b" data-state="override".*?overriding: up.*?alice: demo for the board',
-                     html, re.S)
+    assert re.search(
+        r'data-project="project-b" data-state="override".*?overriding: up.*?alice: demo for the board', html, re.S
+    )
     ns = "{http://www.w3.org/2000/svg}"
-    drawn = [e for e in svg_of(html).iter(f"{ns}rect") if "override-up" in (e.get("class") or "")
-             and e.get("data-project") == "project-b"]
+    drawn = [
+        e
+        for e in svg_of(html).iter(f"{ns}rect")
+        if "override-up" in (e.get("class") or "") and e.get("data-project") == "project-b"
+    ]
     assert len(drawn) == 1
 
 
 def test_unsettled_failures_from_the_audit_are_shown_per_project(client, backend):
     backend.audit_rows += [
-        AuditRow(NOW - timedelta(minutes=5), "project-b", "nodepool/gpu", "scale-up", Result.FAILED,
-                 error="quota exceeded for Standard_NC4as_T4_v3"),
-        AuditRow(NOW - timedelta(minutes=30), "project-a", "nodepool/projecta", "scale-up", Result.FAILED,
-                 error="old"),
+        AuditRow(
+            NOW - timedelta(minutes=5),
+            "project-b",
+            "nodepool/gpu",
+            "scale-up",
+            Result.FAILED,
+            error="quota exceeded for Standard_NC4as_T4_v3",
+        ),
+        AuditRow(NOW - timedelta(minutes=30), "project-a", "nodepool/projecta", "scale-up", Result.FAILED, error="old"),
         AuditRow(NOW - timedelta(minutes=20), "project-a", "nodepool/projecta", "scale-up", Result.OK),
     ]
     html = page(client)
@@ -146,16 +167,28 @@ def test_unsettled_failures_from_the_audit_are_shown_per_project(client, backend
 
 
 def test_recent_audit_rows_are_listed_with_filters(client, backend):
-    backend.audit_rows.append(AuditRow(NOW - timedelta(hours=2), "project-a", "deployment/project-a/sample-app-a",
-                                       "scale-up", Result.OK, from_="0", to="2"))
+    backend.audit_rows.append(
+        AuditRow(
+            NOW - timedelta(hours=2),
+            "project-a",
+            "deployment/project-a/sample-app-a",
+            "scale-up",
+            Result.OK,
+            from_="0",
+            to="2",
+        )
+    )
     html = page(client)
     assert '<tr data-project="project-a" data-result="ok">' in html and "0 → 2" in html
     assert 'id="audit-project"' in html and 'id="audit-result"' in html
 
 
 def test_text_from_tables_is_escaped(client, backend):
-    backend.overrides_.append(Override("project-a", OverrideAction.DOWN, NOW + timedelta(hours=1),
-                                       "<script>alert(1)</script>", "mallory", NOW))
+    backend.overrides_.append(
+        Override(
+            "project-a", OverrideAction.DOWN, NOW + timedelta(hours=1), "<script>alert(1)</script>", "mallory", NOW
+        )
+    )
     html = page(client)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
@@ -186,8 +219,10 @@ class LeakyBackend:
 
     def __getattr__(self, name):
         if name == self._failing:
+
             def fail(*args, **kwargs):
                 raise ConnectionError(LEAKY)
+
             return fail
         return getattr(self._backend, name)
 
@@ -208,8 +243,9 @@ def test_the_reports_503_has_the_dependency_secrets_removed(backend):
 
 
 def test_an_override_from_the_api_appears_on_the_page(client, backend):
-    response = client.post("/api/v1/projects/project-a/override", headers=AUTH,
-                           json={"action": "down", "reason": "maintenance window"})
+    response = client.post(
+        "/api/v1/projects/project-a/override", headers=AUTH, json={"action": "down", "reason": "maintenance window"}
+    )
     assert response.status_code == 200, response.text
     html = page(client, fragment=1)
     assert re.search(r'data-project="project-a" data-state="override".*?overriding: down', html, re.S)
@@ -227,8 +263,10 @@ def test_state_since_is_none_for_a_schedule_that_never_changes():
 
 
 def test_tick_errors_skip_failures_that_later_succeeded():
-    rows = [AuditRow(NOW, "p", "nodepool/x", "scale-up", Result.OK),
-            AuditRow(NOW - timedelta(minutes=5), "p", "nodepool/x", "scale-up", Result.BUSY)]
+    rows = [
+        AuditRow(NOW, "p", "nodepool/x", "scale-up", Result.OK),
+        AuditRow(NOW - timedelta(minutes=5), "p", "nodepool/x", "scale-up", Result.BUSY),
+    ]
     assert tick_errors(rows, "p") == []
 
 
@@ -237,14 +275,16 @@ def test_tick_errors_skip_failures_that_later_succeeded():
 
 def night_rows():
     from scaling.plan.actions import Direction, Outcome, PoolChange, Why
-    from scaling.storage.audit import row_for
     from scaling.plan.observed import PoolSize
+    from scaling.storage.audit import row_for
 
     one, zero = PoolSize(1, True, 0, 2), PoolSize(0, False, None, None)
     down = PoolChange(CLUSTER, "gpu", one, zero, {}, Direction.DOWN, Why("project-b"))
     up = PoolChange(CLUSTER, "gpu", zero, one, {}, Direction.UP, Why("project-b"))
-    return [row_for(Outcome(down, Result.OK), time=datetime(2026, 11, 20, 10, 0, tzinfo=UTC), tick="a", sequence=0),
-            row_for(Outcome(up, Result.OK), time=datetime(2026, 11, 23, 23, 40, tzinfo=UTC), tick="b", sequence=0)]
+    return [
+        row_for(Outcome(down, Result.OK), time=datetime(2026, 11, 20, 10, 0, tzinfo=UTC), tick="a", sequence=0),
+        row_for(Outcome(up, Result.OK), time=datetime(2026, 11, 23, 23, 40, tzinfo=UTC), tick="b", sequence=0),
+    ]
 
 
 def test_the_report_route_prices_node_hours_from_the_audit(client, backend):

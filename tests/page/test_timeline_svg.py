@@ -2,15 +2,15 @@
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import date, datetime, timedelta, timezone
-
-import pytest
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from scaling.schedule.hours import parse
-from scaling.page.timeline_svg import DAY_WIDTH, LABEL_WIDTH, OverrideSpan, TimelineRow, up_spans, week_svg
+import pytest
 
-UTC = timezone.utc
+from scaling.page.timeline_svg import DAY_WIDTH, LABEL_WIDTH, OverrideSpan, TimelineRow, up_spans, week_svg
+from scaling.schedule.hours import parse
+
+UTC = UTC
 BERLIN = ZoneInfo("Europe/Berlin")
 TOKYO = ZoneInfo("Asia/Tokyo")
 MONDAY = date(2026, 11, 23)  # Monday 2026-11-23; Tokyo's Labour Thanksgiving Day
@@ -34,8 +34,13 @@ def rows_of(svg):
 
 def elements(svg, css, project=None):
     """Elements with class `css` inside the project rows (not the legend), optionally of one project."""
-    return [e for name, row in rows_of(svg).items() if project in (None, name)
-            for e in row.iter() if css in (e.get("class") or "").split()]
+    return [
+        e
+        for name, row in rows_of(svg).items()
+        if project in (None, name)
+        for e in row.iter()
+        if css in (e.get("class") or "").split()
+    ]
 
 
 def shared_now_lines(svg):
@@ -93,10 +98,16 @@ def test_an_overnight_window_is_one_bar_across_midnight():
 
 
 def test_overrides_are_drawn_over_their_own_project_only():
-    keep_up = OverrideSpan("project-a", datetime(2026, 11, 25, 17, 0, tzinfo=UTC),
-                           datetime(2026, 11, 25, 21, 0, tzinfo=UTC), up=True, label="alice: release")
-    svg = render([TimelineRow("project-a", office()), TimelineRow("project-b", office("Asia/Tokyo"))],
-                 overrides=[keep_up])
+    keep_up = OverrideSpan(
+        "project-a",
+        datetime(2026, 11, 25, 17, 0, tzinfo=UTC),
+        datetime(2026, 11, 25, 21, 0, tzinfo=UTC),
+        up=True,
+        label="alice: release",
+    )
+    svg = render(
+        [TimelineRow("project-a", office()), TimelineRow("project-b", office("Asia/Tokyo"))], overrides=[keep_up]
+    )
     (drawn,) = elements(svg, "override")
     assert drawn.get("class") == "override override-up"
     assert drawn.get("data-project") == "project-a"
@@ -141,13 +152,16 @@ def test_a_dst_weekend_bar_spans_two_local_days_though_49_hours_pass():
 
 def test_up_spans_clip_to_the_range():
     spans = up_spans(office(), datetime(2026, 11, 23, 12, 0, tzinfo=UTC), datetime(2026, 11, 24, 8, 0, tzinfo=UTC))
-    assert spans == [(datetime(2026, 11, 23, 12, 0, tzinfo=UTC), datetime(2026, 11, 23, 17, 0, tzinfo=UTC)),
-                     (datetime(2026, 11, 24, 7, 0, tzinfo=UTC), datetime(2026, 11, 24, 8, 0, tzinfo=UTC))]
+    assert spans == [
+        (datetime(2026, 11, 23, 12, 0, tzinfo=UTC), datetime(2026, 11, 23, 17, 0, tzinfo=UTC)),
+        (datetime(2026, 11, 24, 7, 0, tzinfo=UTC), datetime(2026, 11, 24, 8, 0, tzinfo=UTC)),
+    ]
 
 
 def test_text_is_escaped_so_the_document_stays_well_formed():
-    text = week_svg([TimelineRow("p", office(), note='<script>alert("x")</script> & more')], start=MONDAY,
-                    now=WEDNESDAY_NOON_UTC)
+    text = week_svg(
+        [TimelineRow("p", office(), note='<script>alert("x")</script> & more')], start=MONDAY, now=WEDNESDAY_NOON_UTC
+    )
     ET.fromstring(text)
     assert "<script>" not in text
 

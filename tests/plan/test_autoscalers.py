@@ -2,11 +2,10 @@
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-
-import pytest
 from zoneinfo import ZoneInfo
 
-from scaling.plan.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
+import pytest
+
 from scaling.annotations import (
     KEDA_PAUSED_REPLICAS,
     ORIGINAL_HPA_MAX,
@@ -15,9 +14,8 @@ from scaling.annotations import (
     PAUSED_BY_APP,
 )
 from scaling.model import WorkloadKind, WorkloadRef
-from scaling.plan.observed import ObservedCluster, ObservedCronJob, ObservedHpa, ObservedScaledObject
 from scaling.override import OverrideAction
-from scaling.plan.decide import Phase, phase_of, plan
+from scaling.plan.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
 from scaling.plan.autoscalers import (
     RESOURCES,
     TargetPlan,
@@ -29,6 +27,8 @@ from scaling.plan.autoscalers import (
     shared_namespaces,
     target_plan,
 )
+from scaling.plan.decide import Phase, phase_of, plan
+from scaling.plan.observed import ObservedCluster, ObservedCronJob, ObservedHpa, ObservedScaledObject
 from tests.fixtures.plan_builders import CLUSTER, apply, changes, deployment, override, pool, project
 
 WHY = Why("project-a", reason="outside business hours")
@@ -70,7 +70,9 @@ def test_holding_pins_the_hpa_to_one_and_remembers_min_and_max_in_the_same_patch
     change = plan_hpa(CLUSTER, hpa(2, 10), DOWN)
     assert isinstance(change, ObjectChange)
     assert (change.resource, change.namespace, change.name) == (
-        "horizontalpodautoscalers.autoscaling", "project-a", "web",
+        "horizontalpodautoscalers.autoscaling",
+        "project-a",
+        "web",
     )
     assert change.patch == {
         "metadata": {"annotations": {ORIGINAL_HPA_MIN: "2", ORIGINAL_HPA_MAX: "10"}},
@@ -119,8 +121,10 @@ def test_an_hpa_changed_during_the_hold_is_pinned_again_keeping_the_first_origin
 
 @pytest.mark.parametrize("plan", [DOWN, FREE], ids=["hold", "release"])
 def test_autoscaler_patches_carry_no_resource_version_their_controllers_status_writes_would_409(plan):
-    for change in (plan_hpa(CLUSTER, hpa(1, 1, original=(2, 10)) if plan is FREE else hpa(), plan),
-                   plan_scaled_object(CLUSTER, scaled("0", by_app=True) if plan is FREE else scaled(), plan)):
+    for change in (
+        plan_hpa(CLUSTER, hpa(1, 1, original=(2, 10)) if plan is FREE else hpa(), plan),
+        plan_scaled_object(CLUSTER, scaled("0", by_app=True) if plan is FREE else scaled(), plan),
+    ):
         assert "resourceVersion" not in change.patch.get("metadata", {})
 
 
@@ -192,7 +196,10 @@ def test_the_apps_pause_removed_by_hand_during_the_hold_is_set_again():
 
 def cluster_with(*, hpas=(), scaled_objects=(), cronjobs=(), keda=True) -> ObservedCluster:
     return ObservedCluster(
-        CLUSTER, hpas=tuple(hpas), scaled_objects=tuple(scaled_objects), cronjobs=tuple(cronjobs),
+        CLUSTER,
+        hpas=tuple(hpas),
+        scaled_objects=tuple(scaled_objects),
+        cronjobs=tuple(cronjobs),
         keda_installed=keda,
     )
 
@@ -297,10 +304,17 @@ MONDAY_NIGHT = datetime(2026, 11, 30, 22, 0, tzinfo=BERLIN)  # Monday, after hou
 
 
 def night_cluster(*workloads, hpas=(), scaled_objects=(), cronjobs=(), pools=()):
-    return {CLUSTER: ObservedCluster(
-        CLUSTER, workloads=tuple(workloads), pools=tuple(pools), hpas=tuple(hpas),
-        scaled_objects=tuple(scaled_objects), cronjobs=tuple(cronjobs), keda_installed=True,
-    )}
+    return {
+        CLUSTER: ObservedCluster(
+            CLUSTER,
+            workloads=tuple(workloads),
+            pools=tuple(pools),
+            hpas=tuple(hpas),
+            scaled_objects=tuple(scaled_objects),
+            cronjobs=tuple(cronjobs),
+            keda_installed=True,
+        )
+    }
 
 
 def apply_everything(state, actions):
@@ -321,22 +335,52 @@ def apply_everything(state, actions):
             return current if key not in notes else (None if notes[key] is None else convert(notes[key]))
 
         if change.resource == "horizontalpodautoscalers.autoscaling":
-            seen = replace(seen, hpas=tuple(
-                replace(h, min_replicas=spec["minReplicas"], max_replicas=spec["maxReplicas"], resource_version=bump(h),
+            seen = replace(
+                seen,
+                hpas=tuple(
+                    replace(
+                        h,
+                        min_replicas=spec["minReplicas"],
+                        max_replicas=spec["maxReplicas"],
+                        resource_version=bump(h),
                         original_min=note(ORIGINAL_HPA_MIN, h.original_min, int),
-                        original_max=note(ORIGINAL_HPA_MAX, h.original_max, int))
-                if h.name == change.name else h for h in seen.hpas))
+                        original_max=note(ORIGINAL_HPA_MAX, h.original_max, int),
+                    )
+                    if h.name == change.name
+                    else h
+                    for h in seen.hpas
+                ),
+            )
         elif change.resource == "scaledobjects.keda.sh":
-            seen = replace(seen, scaled_objects=tuple(
-                replace(s, paused_replicas=note(KEDA_PAUSED_REPLICAS, s.paused_replicas, str),
+            seen = replace(
+                seen,
+                scaled_objects=tuple(
+                    replace(
+                        s,
+                        paused_replicas=note(KEDA_PAUSED_REPLICAS, s.paused_replicas, str),
                         paused_by_app=bool(note(PAUSED_BY_APP, s.paused_by_app, lambda v: v == "true")),
-                        resource_version=bump(s))
-                if s.name == change.name else s for s in seen.scaled_objects))
+                        resource_version=bump(s),
+                    )
+                    if s.name == change.name
+                    else s
+                    for s in seen.scaled_objects
+                ),
+            )
         else:
-            seen = replace(seen, cronjobs=tuple(
-                replace(c, suspend=spec["suspend"], resource_version=bump(c),
-                        original_suspend=note(ORIGINAL_SUSPEND, c.original_suspend, lambda v: v == "true"))
-                if c.name == change.name else c for c in seen.cronjobs))
+            seen = replace(
+                seen,
+                cronjobs=tuple(
+                    replace(
+                        c,
+                        suspend=spec["suspend"],
+                        resource_version=bump(c),
+                        original_suspend=note(ORIGINAL_SUSPEND, c.original_suspend, lambda v: v == "true"),
+                    )
+                    if c.name == change.name
+                    else c
+                    for c in seen.cronjobs
+                ),
+            )
     return {**state, CLUSTER: seen}
 
 
@@ -347,14 +391,23 @@ def as_found(state):
     def clean(items):
         return tuple(replace(i, resource_version="-") for i in items)
 
-    return replace(seen, workloads=clean(seen.workloads), hpas=clean(seen.hpas),
-                   scaled_objects=clean(seen.scaled_objects), cronjobs=clean(seen.cronjobs))
+    return replace(
+        seen,
+        workloads=clean(seen.workloads),
+        hpas=clean(seen.hpas),
+        scaled_objects=clean(seen.scaled_objects),
+        cronjobs=clean(seen.cronjobs),
+    )
 
 
 def test_going_down_holds_autoscalers_after_the_workloads_and_before_the_pools():
     seen = night_cluster(
-        deployment("project-a", "web", 3), deployment("project-a", "consumer", 2),
-        hpas=[hpa()], scaled_objects=[scaled()], cronjobs=[cronjob()], pools=[pool("pa", 2)],
+        deployment("project-a", "web", 3),
+        deployment("project-a", "consumer", 2),
+        hpas=[hpa()],
+        scaled_objects=[scaled()],
+        cronjobs=[cronjob()],
+        pools=[pool("pa", 2)],
     )
     actions = plan([project(node_pools=("pa",))], [], seen, MONDAY_NIGHT)
     assert [(phase_of(a), a.target) for a in actions] == [
@@ -370,14 +423,22 @@ def test_going_down_holds_autoscalers_after_the_workloads_and_before_the_pools()
 def test_going_up_releases_autoscalers_after_the_pools_and_before_the_workloads():
     p = project(node_pools=("pa",))
     day = night_cluster(
-        deployment("project-a", "web", 3), deployment("project-a", "consumer", 2),
-        hpas=[hpa()], scaled_objects=[scaled()], cronjobs=[cronjob()], pools=[pool("pa", 2)],
+        deployment("project-a", "web", 3),
+        deployment("project-a", "consumer", 2),
+        hpas=[hpa()],
+        scaled_objects=[scaled()],
+        cronjobs=[cronjob()],
+        pools=[pool("pa", 2)],
     )
     night = apply_everything(day, plan([p], [], day, MONDAY_NIGHT))
     actions = plan([p], [], night, MONDAY_NOON + timedelta(days=1))
     assert [phase_of(a) for a in actions] == [
-        Phase.POOLS_UP, Phase.AUTOSCALERS_UP, Phase.AUTOSCALERS_UP, Phase.AUTOSCALERS_UP,
-        Phase.WORKLOADS_UP, Phase.WORKLOADS_UP,
+        Phase.POOLS_UP,
+        Phase.AUTOSCALERS_UP,
+        Phase.AUTOSCALERS_UP,
+        Phase.AUTOSCALERS_UP,
+        Phase.WORKLOADS_UP,
+        Phase.WORKLOADS_UP,
     ]
     assert as_found(apply_everything(night, actions)) == as_found(day)  # exactly as it was, bookkeeping gone
 
@@ -388,8 +449,9 @@ def test_an_excluded_workloads_hpa_is_left_alone():
 
 
 def test_a_workload_kept_at_one_overnight_pins_its_hpa_at_one_and_keeps_its_pool_up():
-    seen = night_cluster(deployment("project-a", "web", 3, min_replicas=1, node_pool="pa"), hpas=[hpa()],
-                         pools=[pool("pa", 2)])
+    seen = night_cluster(
+        deployment("project-a", "web", 3, min_replicas=1, node_pool="pa"), hpas=[hpa()], pools=[pool("pa", 2)]
+    )
     actions = plan([project(node_pools=("pa",))], [], seen, MONDAY_NIGHT)
     assert [a.target for a in changes(actions)] == ["deployment/project-a/web", "horizontalpodautoscaler/project-a/web"]
     assert not any(isinstance(a, PoolChange) for a in actions)
@@ -415,9 +477,13 @@ def test_a_workload_claimed_by_two_projects_keeps_its_autoscalers_untouched():
 def test_a_simulated_night_holds_everything_down_and_restores_it_exactly():
     p = project(node_pools=("pa",))
     day = night_cluster(
-        deployment("project-a", "web", 3), deployment("project-a", "consumer", 2),
+        deployment("project-a", "web", 3),
+        deployment("project-a", "consumer", 2),
         deployment("project-a", "keep", 2, excluded=True),
-        hpas=[hpa()], scaled_objects=[scaled()], cronjobs=[cronjob()], pools=[pool("pa", 2)],
+        hpas=[hpa()],
+        scaled_objects=[scaled()],
+        cronjobs=[cronjob()],
+        pools=[pool("pa", 2)],
     )
     state, writes = day, []
     at = datetime(2026, 11, 30, 17, 0, tzinfo=BERLIN)  # Monday 17:00 to Tuesday 10:00, every 5 minutes
@@ -444,8 +510,8 @@ def test_a_cronjob_with_a_garbled_original_is_reported_and_left_alone(up):
 
 
 def test_a_workload_whose_scaled_object_someone_else_paused_is_left_alone_instead_of_flapping():
-    from scaling.plan.observed import ObservedCluster, ObservedScaledObject
     from scaling.plan.decide import plan
+    from scaling.plan.observed import ObservedCluster, ObservedScaledObject
     from tests.fixtures.plan_builders import deployment, project
 
     web = deployment("project-a", "consumer", 2, node_pool="pa")

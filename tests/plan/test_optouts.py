@@ -1,15 +1,15 @@
 """Per-workload opt-outs: aks-hours/exclude, an own aks-hours/uptime, aks-hours/min-replicas."""
 
 from datetime import datetime
-
-import pytest
 from zoneinfo import ZoneInfo
 
-from scaling.plan.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
+import pytest
+
 from scaling.annotations import ORIGINAL_REPLICAS
-from scaling.plan.observed import ObservedCluster, ObservedHpa, ObservedPool, PoolSize
 from scaling.override import OverrideAction
+from scaling.plan.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
 from scaling.plan.decide import Desire, plan, plan_scalable
+from scaling.plan.observed import ObservedCluster, ObservedHpa, ObservedPool, PoolSize
 from scaling.plan.optouts import autoscaled_workloads, effective_desire, plan_workload
 from scaling.plan.pools import encode_original
 from tests.fixtures.plan_builders import CLUSTER, deployment, observed, override, pool, project
@@ -25,7 +25,13 @@ OVERRIDE_UP = Desire(True, Why("project-a", Trigger.OVERRIDE, "bob@example.com",
 
 def plan_one(workload, desire, now, *, targeted=False, autoscaled=False, p=None):
     return plan_workload(
-        CLUSTER, p or project(), workload, desire, targeted=targeted, now=now, planner=plan_scalable,
+        CLUSTER,
+        p or project(),
+        workload,
+        desire,
+        targeted=targeted,
+        now=now,
+        planner=plan_scalable,
         autoscaled=autoscaled,
     )
 
@@ -44,7 +50,9 @@ def test_an_excluded_workload_at_zero_in_business_hours_is_not_reported():
 
 
 def test_a_workload_excluded_while_scaled_down_gets_its_size_back_even_at_night():
-    desire, [change] = plan_one(deployment("project-a", "web", 0, original=3, excluded=True, rv="8"), DOWN, MONDAY_NIGHT)
+    desire, [change] = plan_one(
+        deployment("project-a", "web", 0, original=3, excluded=True, rv="8"), DOWN, MONDAY_NIGHT
+    )
     assert desire.up and "aks-hours/exclude" in desire.why.reason
     assert change.patch == {
         "metadata": {"resourceVersion": "8", "annotations": {ORIGINAL_REPLICAS: None}},
@@ -53,8 +61,13 @@ def test_a_workload_excluded_while_scaled_down_gets_its_size_back_even_at_night(
 
 
 def test_a_misspelt_exclude_is_reported_and_the_workload_left_alone():
-    web = deployment("project-a", "web", 3, excluded=True,
-                     annotation_errors=('aks-hours/exclude: "yes" is neither "true" nor "false"; treated as excluded',))
+    web = deployment(
+        "project-a",
+        "web",
+        3,
+        excluded=True,
+        annotation_errors=('aks-hours/exclude: "yes" is neither "true" nor "false"; treated as excluded',),
+    )
     desire, [notice] = plan_one(web, DOWN, MONDAY_NIGHT)
     assert desire is None and isinstance(notice, Notice) and notice.result is Result.FAILED
     assert "treated as excluded" in notice.message
@@ -141,8 +154,9 @@ def test_the_morning_after_min_replicas_restores_the_remembered_size():
 
 def test_a_targeted_down_override_means_zero_despite_min_replicas():
     down = Desire(False, Why("project-a", Trigger.OVERRIDE, "bob@example.com", "maintenance"))
-    desire = effective_desire(project(), deployment("project-a", "web", 4, min_replicas=1), down, targeted=True,
-                              now=MONDAY_NOON)
+    desire = effective_desire(
+        project(), deployment("project-a", "web", 4, min_replicas=1), down, targeted=True, now=MONDAY_NOON
+    )
     assert desire == down
 
 
@@ -195,8 +209,9 @@ def night_pool() -> ObservedPool:
 
 def test_a_workloads_own_earlier_hours_bring_its_pool_up_a_warm_up_ahead():
     p = project(node_pools=("pa",), warmup_minutes=30)
-    seen = observed(night_pool(), deployment("project-a", "early", 0, original=2, own_uptime="Mon-Fri 06:00-18:00",
-                                             node_pool="pa"))
+    seen = observed(
+        night_pool(), deployment("project-a", "early", 0, original=2, own_uptime="Mon-Fri 06:00-18:00", node_pool="pa")
+    )
     [change] = plan([p], [], seen, MONDAY_EARLY)
     assert isinstance(change, PoolChange) and change.direction is Direction.UP
     assert "warm-up 30 min: deployment/project-a/early own business hours start 2026-11-30 06:00" in change.why.reason
@@ -204,15 +219,17 @@ def test_a_workloads_own_earlier_hours_bring_its_pool_up_a_warm_up_ahead():
 
 def test_an_own_uptime_further_off_than_the_warm_up_leaves_the_pool_down():
     p = project(node_pools=("pa",), warmup_minutes=10)
-    seen = observed(night_pool(), deployment("project-a", "early", 0, original=2, own_uptime="Mon-Fri 06:00-18:00",
-                                             node_pool="pa"))
+    seen = observed(
+        night_pool(), deployment("project-a", "early", 0, original=2, own_uptime="Mon-Fri 06:00-18:00", node_pool="pa")
+    )
     assert plan([p], [], seen, MONDAY_EARLY) == []
 
 
 def test_a_down_override_keeps_the_pool_down_despite_an_own_uptime_starting_soon():
     p = project(node_pools=("pa",), warmup_minutes=30)
-    seen = observed(night_pool(), deployment("project-a", "early", 0, original=2, own_uptime="Mon-Fri 06:00-18:00",
-                                             node_pool="pa"))
+    seen = observed(
+        night_pool(), deployment("project-a", "early", 0, original=2, own_uptime="Mon-Fri 06:00-18:00", node_pool="pa")
+    )
     down = override(action=OverrideAction.DOWN, until=datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN))
     assert plan([p], [down], seen, MONDAY_EARLY) == []
 

@@ -1,17 +1,16 @@
 """The planner with overrides: project-wide and targeted, up / down / replicas, active and expired."""
 
-from datetime import datetime, timezone
-
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from scaling.plan.actions import Direction, Notice, PoolChange, Trigger
 from scaling.annotations import ORIGINAL_REPLICAS
 from scaling.model import WorkloadKind, WorkloadRef
 from scaling.override import OverrideAction
+from scaling.plan.actions import Direction, Notice, Trigger
 from scaling.plan.decide import plan
 from tests.fixtures.plan_builders import apply, changes, deployment, observed, override, pool, project
 
-UTC = timezone.utc
+UTC = UTC
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN)  # Monday
 MONDAY_NIGHT = datetime(2026, 11, 30, 22, 0, tzinfo=BERLIN)  # Monday
@@ -44,7 +43,9 @@ def test_an_up_override_brings_a_sleeping_project_back_pools_first():
     night = apply(seen, plan([p], [], seen, MONDAY_NIGHT))
     woken = plan([p], [override(until=LATER)], night, MONDAY_NIGHT)
     assert [(type(c).__name__, c.direction) for c in woken] == [
-        ("PoolChange", Direction.UP), ("ObjectChange", Direction.UP)]
+        ("PoolChange", Direction.UP),
+        ("ObjectChange", Direction.UP),
+    ]
     assert all(c.why.trigger is Trigger.OVERRIDE for c in woken)
 
 
@@ -99,8 +100,9 @@ def test_replicas_already_reached_plans_nothing():
 
 
 def test_after_a_replicas_override_expires_the_original_comes_back():
-    o = override(action=OverrideAction.REPLICAS, replicas=5, until=datetime(2026, 11, 30, 12, 0, tzinfo=UTC),
-                 target=WEB)
+    o = override(
+        action=OverrideAction.REPLICAS, replicas=5, until=datetime(2026, 11, 30, 12, 0, tzinfo=UTC), target=WEB
+    )
     seen = observed(deployment("project-a", "web", 2))
     during = apply(seen, plan([project()], [o], seen, MONDAY_NOON))
     after = plan([project()], [o], during, datetime(2026, 11, 30, 14, 0, tzinfo=BERLIN))  # Monday
@@ -110,14 +112,18 @@ def test_after_a_replicas_override_expires_the_original_comes_back():
 def test_a_targeted_up_override_holds_its_node_pool_up_after_hours():
     p = project(node_pools=("gpu",))
     o = override(action=OverrideAction.UP, until=LATER, target=WEB)
-    seen = observed(pool("gpu", 1), deployment("project-a", "web", 1, node_pool="gpu"),
-                    deployment("project-a", "api", 1, node_pool="other"))
+    seen = observed(
+        pool("gpu", 1),
+        deployment("project-a", "web", 1, node_pool="gpu"),
+        deployment("project-a", "api", 1, node_pool="other"),
+    )
     assert [c.name for c in changes(plan([p], [o], seen, MONDAY_NIGHT))] == ["api"]
 
 
 def test_an_override_for_a_workload_the_project_does_not_have_is_reported():
-    o = override(action=OverrideAction.UP, until=LATER,
-                 target=WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "ghost"))
+    o = override(
+        action=OverrideAction.UP, until=LATER, target=WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "ghost")
+    )
     notice = only(plan([project()], [o], observed(deployment("project-a", "web", 2)), MONDAY_NOON))
     assert isinstance(notice, Notice) and notice.target == "deployment/project-a/ghost"
     assert notice.why.trigger is Trigger.OVERRIDE

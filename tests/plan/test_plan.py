@@ -1,15 +1,15 @@
 """The planner on workloads: what one tick decides for Deployments and StatefulSets, and in what order."""
 
 from datetime import datetime
-
-import pytest
 from zoneinfo import ZoneInfo
 
-from scaling.plan.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger
+import pytest
+
 from scaling.annotations import ORIGINAL_REPLICAS
 from scaling.model import WorkloadKind
-from scaling.plan.observed import ObservedCluster
+from scaling.plan.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger
 from scaling.plan.decide import Phase, phase_of, plan
+from scaling.plan.observed import ObservedCluster
 from tests.fixtures.plan_builders import CLUSTER, apply, changes, deployment, observed, pool, project
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -96,8 +96,9 @@ def test_a_workload_claimed_by_two_projects_is_reported_for_both_and_not_touched
 
 def test_workloads_and_exclude_columns_decide_what_a_project_manages():
     p = project(workloads=["deployment/web", "deployment/api"], exclude=["deployment/api"])
-    seen = observed(deployment("project-a", "web", 2), deployment("project-a", "api", 2),
-                    deployment("project-a", "batch", 2))
+    seen = observed(
+        deployment("project-a", "web", 2), deployment("project-a", "api", 2), deployment("project-a", "batch", 2)
+    )
     assert [c.name for c in changes(plan([p], [], seen, MONDAY_NIGHT))] == ["web"]
 
 
@@ -123,8 +124,9 @@ def test_a_disabled_project_is_ignored():
 
 
 def test_a_dry_run_project_still_gets_its_changes_the_executor_records_them_as_dry_run():
-    assert len(changes(plan([project(dry_run=True)], [], observed(deployment("project-a", "web", 2)),
-                           MONDAY_NIGHT))) == 1
+    assert (
+        len(changes(plan([project(dry_run=True)], [], observed(deployment("project-a", "web", 2)), MONDAY_NIGHT))) == 1
+    )
 
 
 def test_a_cluster_that_could_not_be_observed_gets_one_failed_notice_per_project():
@@ -158,7 +160,13 @@ def test_going_up_starts_node_pools_before_workloads():
 def test_phases_order_notices_then_down_workloads_then_up_pools_then_up_workloads_then_down_pools():
     assert list(Phase) == sorted(Phase)
     assert [p.name for p in Phase] == [
-        "REPORT", "WORKLOADS_DOWN", "AUTOSCALERS_DOWN", "POOLS_UP", "AUTOSCALERS_UP", "WORKLOADS_UP", "POOLS_DOWN",
+        "REPORT",
+        "WORKLOADS_DOWN",
+        "AUTOSCALERS_DOWN",
+        "POOLS_UP",
+        "AUTOSCALERS_UP",
+        "WORKLOADS_UP",
+        "POOLS_DOWN",
     ]
 
 
@@ -167,7 +175,8 @@ def test_clusters_are_planned_independently():
 
     a = project("project-a")
     b = project("project-b", namespaces=("b",), cluster=OTHER_CLUSTER)
-    seen = {**observed(deployment("project-a", "web", 2)),
-            **observed(deployment("b", "api", 2), cluster=OTHER_CLUSTER)}
+    seen = {**observed(deployment("project-a", "web", 2)), **observed(deployment("b", "api", 2), cluster=OTHER_CLUSTER)}
     assert {(c.cluster.name, c.name) for c in plan([a, b], [], seen, MONDAY_NIGHT)} == {
-        ("aks-shared", "web"), ("aks-other", "api")}
+        ("aks-shared", "web"),
+        ("aks-other", "api"),
+    }

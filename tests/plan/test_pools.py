@@ -1,11 +1,10 @@
 """The planner on node pools: zero, stop, none, System pools, busy pools, shared pools, bookkeeping tags."""
 
 from datetime import datetime
-
-import pytest
 from zoneinfo import ZoneInfo
 
-from scaling.plan.actions import Direction, Notice, PoolChange, Result
+import pytest
+
 from scaling.annotations import (
     TAG_ORIGINAL_AUTOSCALING,
     TAG_ORIGINAL_COUNT,
@@ -14,16 +13,22 @@ from scaling.annotations import (
     TAG_ORIGINAL_POWER,
 )
 from scaling.model import NodePoolAction
-from scaling.plan.observed import PoolSize
+from scaling.plan.actions import Direction, Notice, PoolChange, Result
 from scaling.plan.decide import plan
+from scaling.plan.observed import PoolSize
 from scaling.plan.pools import decode_original, encode_original
 from tests.fixtures.plan_builders import apply, observed, pool, project
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN)  # Monday
 MONDAY_NIGHT = datetime(2026, 11, 30, 22, 0, tzinfo=BERLIN)  # Monday
-REMEMBERED = {TAG_ORIGINAL_COUNT: "2", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_MIN: "1",
-              TAG_ORIGINAL_MAX: "5", TAG_ORIGINAL_POWER: "Running"}
+REMEMBERED = {
+    TAG_ORIGINAL_COUNT: "2",
+    TAG_ORIGINAL_AUTOSCALING: "true",
+    TAG_ORIGINAL_MIN: "1",
+    TAG_ORIGINAL_MAX: "5",
+    TAG_ORIGINAL_POWER: "Running",
+}
 
 
 def only(actions):
@@ -133,11 +138,20 @@ def test_bookkeeping_tags_round_trip(size):
         ({TAG_ORIGINAL_COUNT: "1", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_POWER: "Off"}, "'Running'"),
         ({TAG_ORIGINAL_COUNT: "3", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_MIN: "1"}, "both needed"),
         ({TAG_ORIGINAL_COUNT: "\u00b2", TAG_ORIGINAL_AUTOSCALING: "false"}, "not a non-negative integer"),
-        ({TAG_ORIGINAL_COUNT: "3", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_MIN: "5", TAG_ORIGINAL_MAX: "2"},
-         "is above"),
+        (
+            {TAG_ORIGINAL_COUNT: "3", TAG_ORIGINAL_AUTOSCALING: "true", TAG_ORIGINAL_MIN: "5", TAG_ORIGINAL_MAX: "2"},
+            "is above",
+        ),
     ],
-    ids=["no-count", "negative", "bad-bool", "bad-power", "autoscale-without-max", "superscript-digit",
-         "min-above-max"],
+    ids=[
+        "no-count",
+        "negative",
+        "bad-bool",
+        "bad-power",
+        "autoscale-without-max",
+        "superscript-digit",
+        "min-above-max",
+    ],
 )
 def test_bad_bookkeeping_tags_are_errors_not_sizes(tags, error):
     size, errors = decode_original(tags)
@@ -157,13 +171,16 @@ def test_a_pool_whose_last_operation_failed_is_reported_when_nothing_else_is_due
 
 def test_a_pool_switched_to_action_none_while_held_down_gets_its_size_back_once():
     gpu = pool("gpu", 0, tags={**REMEMBERED})
-    change = only(plan([project(node_pools=("gpu",), node_pool_action=NodePoolAction.NONE)], [], observed(gpu),
-                       MONDAY_NIGHT))
+    change = only(
+        plan([project(node_pools=("gpu",), node_pool_action=NodePoolAction.NONE)], [], observed(gpu), MONDAY_NIGHT)
+    )
     assert isinstance(change, PoolChange) and change.direction is Direction.UP
     assert change.after == decode_original(REMEMBERED)[0] and "given back" in change.why.reason
 
 
 def test_a_pool_with_action_none_and_no_remembered_size_is_never_touched():
     gpu = pool("gpu", 0)
-    assert plan([project(node_pools=("gpu",), node_pool_action=NodePoolAction.NONE)], [], observed(gpu),
-                MONDAY_NIGHT) == []
+    assert (
+        plan([project(node_pools=("gpu",), node_pool_action=NodePoolAction.NONE)], [], observed(gpu), MONDAY_NIGHT)
+        == []
+    )

@@ -2,18 +2,19 @@
 going down then up restores every workload and pool exactly."""
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scaling.model import NodePoolAction, WorkloadKind, WorkloadRef
 from scaling.override import OverrideAction
 from scaling.plan.decide import plan
-from scaling.plan.pools import encode_original
 from scaling.plan.observed import PoolSize
+from scaling.plan.pools import encode_original
 from tests.fixtures.plan_builders import apply, changes, deployment, observed, override, pool, project
 
-UTC = timezone.utc
+UTC = UTC
 WEEK_START = datetime(2026, 11, 30, tzinfo=UTC)  # Monday
 SCHEDULES = [
     dict(uptime="Mon-Fri 09:00-18:00", timezone="Europe/Berlin"),
@@ -25,8 +26,12 @@ NAMES = ["web", "api", "db", "worker"]
 
 sizes = st.one_of(
     st.builds(lambda n: PoolSize(n, False, None, None), st.integers(0, 5)),
-    st.builds(lambda lo, span, n: PoolSize(min(lo + n, lo + span), True, lo, lo + span),
-              st.integers(0, 2), st.integers(1, 4), st.integers(0, 4)),
+    st.builds(
+        lambda lo, span, n: PoolSize(min(lo + n, lo + span), True, lo, lo + span),
+        st.integers(0, 2),
+        st.integers(1, 4),
+        st.integers(0, 4),
+    ),
     st.builds(lambda n: PoolSize(n, False, None, None, "Stopped"), st.integers(1, 3)),
 )
 
@@ -37,22 +42,46 @@ def clusters(draw, *, with_memory: bool = True, busy: bool = True):
     projects, items = [], []
     for index, ns in enumerate(("ns-a", "ns-b")):
         action = draw(st.sampled_from(list(NodePoolAction)))
-        projects.append(project(
-            f"project-{index}", namespaces=(ns,), node_pools=(f"pool{index}",), node_pool_action=action,
-            warmup_minutes=draw(st.sampled_from([0, 20, 90])), **draw(st.sampled_from(SCHEDULES)),
-        ))
+        projects.append(
+            project(
+                f"project-{index}",
+                namespaces=(ns,),
+                node_pools=(f"pool{index}",),
+                node_pool_action=action,
+                warmup_minutes=draw(st.sampled_from([0, 20, 90])),
+                **draw(st.sampled_from(SCHEDULES)),
+            )
+        )
         for name in draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=4)):
             replicas = draw(st.integers(0, 6))
             original = draw(st.one_of(st.none(), st.integers(0, 6))) if with_memory else None
-            items.append(deployment(ns, name, replicas, original=original, node_pool=f"pool{index}",
-                                    kind=draw(st.sampled_from(list(WorkloadKind)))))
+            items.append(
+                deployment(
+                    ns,
+                    name,
+                    replicas,
+                    original=original,
+                    node_pool=f"pool{index}",
+                    kind=draw(st.sampled_from(list(WorkloadKind))),
+                )
+            )
         size = draw(sizes)
         tags = {"team": ns}
         if with_memory and draw(st.booleans()):
             tags |= encode_original(draw(sizes))
         state = draw(st.sampled_from(["Succeeded", "Succeeded", "Updating"])) if busy else "Succeeded"
-        items.append(pool(f"pool{index}", size.count, auto=size.enable_auto_scaling, low=size.min_count,
-                          high=size.max_count, power=size.power_state, tags=tags, state=state))
+        items.append(
+            pool(
+                f"pool{index}",
+                size.count,
+                auto=size.enable_auto_scaling,
+                low=size.min_count,
+                high=size.max_count,
+                power=size.power_state,
+                tags=tags,
+                state=state,
+            )
+        )
     return projects, observed(*items)
 
 
@@ -61,12 +90,14 @@ def overrides(draw, now):
     chosen = []
     until = now + timedelta(hours=draw(st.integers(-2, 10)))
     if draw(st.booleans()):
-        chosen.append(override("project-0", draw(st.sampled_from([OverrideAction.UP, OverrideAction.DOWN])),
-                               until=until))
+        chosen.append(
+            override("project-0", draw(st.sampled_from([OverrideAction.UP, OverrideAction.DOWN])), until=until)
+        )
     if draw(st.booleans()):
         target = WorkloadRef(draw(st.sampled_from(list(WorkloadKind))), "ns-b", draw(st.sampled_from(NAMES)))
-        chosen.append(override("project-1", OverrideAction.REPLICAS, until=until, target=target,
-                               replicas=draw(st.integers(0, 4))))
+        chosen.append(
+            override("project-1", OverrideAction.REPLICAS, until=until, target=target, replicas=draw(st.integers(0, 4)))
+        )
     return chosen
 
 
@@ -94,11 +125,17 @@ def test_going_down_then_up_restores_every_workload_and_pool_exactly(cluster, da
     # Someone scales workloads the app put to sleep by hand during the night; the next night tick puts
     # them back to 0, and the morning still restores the count remembered first.
     (seen,) = night.values()
-    meddled = {seen.cluster: replace(seen, workloads=tuple(
-        replace(w, replicas=data.draw(st.integers(0, 9)))
-        if w.original_replicas is not None and data.draw(st.booleans()) else w
-        for w in seen.workloads
-    ))}
+    meddled = {
+        seen.cluster: replace(
+            seen,
+            workloads=tuple(
+                replace(w, replicas=data.draw(st.integers(0, 9)))
+                if w.original_replicas is not None and data.draw(st.booleans())
+                else w
+                for w in seen.workloads
+            ),
+        )
+    }
     night = apply(meddled, plan(projects, [], meddled, SATURDAY_NOON + timedelta(minutes=5)))
     morning = night
     for p in projects:  # each project at an instant inside its own business hours

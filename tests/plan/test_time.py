@@ -1,24 +1,30 @@
 """The planner against the clock: warm-up of node pools, holidays, and local times across DST changes."""
 
-from datetime import datetime, timezone
-
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from scaling.plan.actions import Direction, ObjectChange, PoolChange
 from scaling.plan.decide import plan
 from tests.fixtures.plan_builders import apply, changes, deployment, observed, pool, project
 
-UTC = timezone.utc
+UTC = UTC
 TOKYO = ZoneInfo("Asia/Tokyo")
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 
 GPU_PROJECT = project(
-    "project-b", namespaces=("project-b",), uptime="Mon-Fri 09:00-19:00", timezone="Asia/Tokyo", holidays="JP",
-    node_pools=("gpu",), warmup_minutes=20,
+    "project-b",
+    namespaces=("project-b",),
+    uptime="Mon-Fri 09:00-19:00",
+    timezone="Asia/Tokyo",
+    holidays="JP",
+    node_pools=("gpu",),
+    warmup_minutes=20,
 )
-NIGHT = observed(pool("gpu", 0, tags={"aks-hours-original-count": "1", "aks-hours-original-autoscaling": "false"}),
-                 deployment("project-b", "triton", 0, original=1, node_pool="gpu"))
+NIGHT = observed(
+    pool("gpu", 0, tags={"aks-hours-original-count": "1", "aks-hours-original-autoscaling": "false"}),
+    deployment("project-b", "triton", 0, original=1, node_pool="gpu"),
+)
 DAY = observed(pool("gpu", 1), deployment("project-b", "triton", 1, node_pool="gpu"))
 
 
@@ -68,7 +74,9 @@ def test_no_warmup_on_friday_evening_for_the_weekend():
 
 
 SUNDAY_SHIFT = project(uptime="Sun 03:00-12:00", timezone="Europe/Berlin", node_pools=("pa",), warmup_minutes=20)
-SUNDAY_NIGHT = observed(pool("pa", 0, tags={"aks-hours-original-count": "2", "aks-hours-original-autoscaling": "false"}))
+SUNDAY_NIGHT = observed(
+    pool("pa", 0, tags={"aks-hours-original-count": "2", "aks-hours-original-autoscaling": "false"})
+)
 
 
 def test_warmup_counts_real_minutes_in_the_repeated_autumn_hour():

@@ -1,15 +1,15 @@
 """Schedule rules, one table per rule: weekly windows, absolute entries, keywords, holidays, closed dates."""
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from zoneinfo import ZoneInfo
 
 from scaling.schedule import hours as schedule_module
 from scaling.schedule.hours import Schedule, ScheduleError, parse
 
-UTC = timezone.utc
+UTC = UTC
 TOKYO = ZoneInfo("Asia/Tokyo")
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -155,20 +155,34 @@ JP_OFFICE = {**OFFICE, "holidays": "JP"}  # Tuesday 2026-11-03 is Culture Day
         pytest.param(OFFICE, jst(2026, 11, 3, 10, 0), True, id="without-holidays-open"),  # Tuesday
         pytest.param(
             {"uptime": "Mon-Fri 08:00-17:00", "timezone": "Europe/Berlin", "holidays": "DE-BY"},
-            datetime(2026, 1, 6, 10, 0, tzinfo=BERLIN), False, id="subdivision-holiday",  # Tuesday, Epiphany
+            datetime(2026, 1, 6, 10, 0, tzinfo=BERLIN),
+            False,
+            id="subdivision-holiday",  # Tuesday, Epiphany
         ),
         pytest.param(
             {"uptime": "Mon-Fri 08:00-17:00", "timezone": "Europe/Berlin", "holidays": "DE-BE"},
-            datetime(2026, 1, 6, 10, 0, tzinfo=BERLIN), True, id="not-a-holiday-in-another-subdivision",
+            datetime(2026, 1, 6, 10, 0, tzinfo=BERLIN),
+            True,
+            id="not-a-holiday-in-another-subdivision",
         ),
         pytest.param(
             {"uptime": "Mon-Fri 09:00-17:00", "timezone": "America/Los_Angeles", "holidays": "us-ca"},
-            datetime(2026, 3, 31, 10, 0, tzinfo=ZoneInfo("America/Los_Angeles")), False, id="cesar-chavez-day",
+            datetime(2026, 3, 31, 10, 0, tzinfo=ZoneInfo("America/Los_Angeles")),
+            False,
+            id="cesar-chavez-day",
         ),  # Tuesday
-        pytest.param({"uptime": "always", "timezone": "Asia/Tokyo", "holidays": "JP"}, jst(2026, 11, 3, 10, 0),
-                     False, id="always-closes-on-holidays"),  # Tuesday
-        pytest.param({**JP_OFFICE, "uptime": f"Mon-Fri 09:00-19:00, 2026-11-03T09:00:00+09:00-2026-11-03T12:00:00+09:00"},
-                     jst(2026, 11, 3, 10, 0), True, id="absolute-beats-holiday"),  # Tuesday
+        pytest.param(
+            {"uptime": "always", "timezone": "Asia/Tokyo", "holidays": "JP"},
+            jst(2026, 11, 3, 10, 0),
+            False,
+            id="always-closes-on-holidays",
+        ),  # Tuesday
+        pytest.param(
+            {**JP_OFFICE, "uptime": "Mon-Fri 09:00-19:00, 2026-11-03T09:00:00+09:00-2026-11-03T12:00:00+09:00"},
+            jst(2026, 11, 3, 10, 0),
+            True,
+            id="absolute-beats-holiday",
+        ),  # Tuesday
     ],
 )
 def test_holidays_keep_windows_closed(kwargs, at, expected):
@@ -218,16 +232,27 @@ def test_closed_range_last_day_is_inclusive():
 @pytest.mark.parametrize(
     ("kwargs", "at", "expected"),
     [
-        pytest.param({"downtime": "Sat-Sun 00:00-24:00", "holidays": "JP"}, jst(2026, 11, 3, 10, 0), False,
-                     id="holiday-is-downtime"),  # Tuesday
-        pytest.param({"downtime": "Sat-Sun 00:00-24:00", "holidays": "JP"}, jst(2026, 11, 3, 23, 59), False,
-                     id="whole-local-day"),  # Tuesday
-        pytest.param({"downtime": "Sat-Sun 00:00-24:00", "holidays": "JP"}, jst(2026, 11, 4, 0, 0), True,
-                     id="next-day-up"),  # Wednesday
-        pytest.param({"downtime": "never", "closed_dates": "2026-12-24"}, jst(2026, 12, 24, 12, 0), False,
-                     id="never-plus-closed-date"),  # Thursday
-        pytest.param({"downtime": "never", "closed_dates": "2026-12-24"}, jst(2026, 12, 23, 12, 0), True,
-                     id="never-otherwise-up"),  # Wednesday
+        pytest.param(
+            {"downtime": "Sat-Sun 00:00-24:00", "holidays": "JP"},
+            jst(2026, 11, 3, 10, 0),
+            False,
+            id="holiday-is-downtime",
+        ),  # Tuesday
+        pytest.param(
+            {"downtime": "Sat-Sun 00:00-24:00", "holidays": "JP"}, jst(2026, 11, 3, 23, 59), False, id="whole-local-day"
+        ),  # Tuesday
+        pytest.param(
+            {"downtime": "Sat-Sun 00:00-24:00", "holidays": "JP"}, jst(2026, 11, 4, 0, 0), True, id="next-day-up"
+        ),  # Wednesday
+        pytest.param(
+            {"downtime": "never", "closed_dates": "2026-12-24"},
+            jst(2026, 12, 24, 12, 0),
+            False,
+            id="never-plus-closed-date",
+        ),  # Thursday
+        pytest.param(
+            {"downtime": "never", "closed_dates": "2026-12-24"}, jst(2026, 12, 23, 12, 0), True, id="never-otherwise-up"
+        ),  # Wednesday
     ],
 )
 def test_downtime_specs_add_closed_days_as_downtime(kwargs, at, expected):
@@ -321,11 +346,16 @@ def test_schedule_error_is_a_value_error():
 
 
 def test_parse_returns_a_schedule_with_its_normalised_columns():
-    schedule = parse(uptime="Mon-Fri 09:00-19:00", timezone="Asia/Tokyo", holidays="JP",
-                     closed_dates="2026-12-29..2027-01-03")
+    schedule = parse(
+        uptime="Mon-Fri 09:00-19:00", timezone="Asia/Tokyo", holidays="JP", closed_dates="2026-12-29..2027-01-03"
+    )
     assert isinstance(schedule, Schedule)
     assert (schedule.kind, schedule.spec, schedule.timezone, schedule.holidays, schedule.closed_dates) == (
-        "uptime", "Mon-Fri 09:00-19:00", "Asia/Tokyo", "JP", "2026-12-29..2027-01-03"
+        "uptime",
+        "Mon-Fri 09:00-19:00",
+        "Asia/Tokyo",
+        "JP",
+        "2026-12-29..2027-01-03",
     )
     assert schedule.zone == TOKYO
     assert str(schedule) == "uptime Mon-Fri 09:00-19:00 (Asia/Tokyo), holidays JP, closed 2026-12-29..2027-01-03"

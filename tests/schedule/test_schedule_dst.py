@@ -1,13 +1,13 @@
 """Wall-clock semantics across DST: gaps shorten windows, folds lengthen them; instants in gaps and folds."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from zoneinfo import ZoneInfo
 
 from scaling.schedule.hours import parse
 
-UTC = timezone.utc
+UTC = UTC
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 LORD_HOWE = ZoneInfo("Australia/Lord_Howe")
@@ -30,20 +30,50 @@ def day_of(uptime: str, zone: str, start: datetime) -> list[tuple[datetime, bool
 @pytest.mark.parametrize(
     ("uptime", "zone", "day", "expected"),
     [
-        pytest.param("Sun 01:00-04:00", "Europe/Berlin", utc(2026, 3, 28, 12),
-                     [(utc(2026, 3, 29, 0), True), (utc(2026, 3, 29, 2), False)], id="berlin-spring-2h-not-3h"),
-        pytest.param("Sun 01:00-04:00", "Europe/Berlin", utc(2026, 10, 24, 12),
-                     [(utc(2026, 10, 24, 23), True), (utc(2026, 10, 25, 3), False)], id="berlin-fall-4h-not-3h"),
-        pytest.param("Sun 00:00-05:00", "America/New_York", utc(2026, 3, 7, 12),
-                     [(utc(2026, 3, 8, 5), True), (utc(2026, 3, 8, 9), False)], id="new-york-spring-4h-not-5h"),
-        pytest.param("Sun 00:00-05:00", "America/New_York", utc(2026, 10, 31, 12),
-                     [(utc(2026, 11, 1, 4), True), (utc(2026, 11, 1, 10), False)], id="new-york-fall-6h-not-5h"),
+        pytest.param(
+            "Sun 01:00-04:00",
+            "Europe/Berlin",
+            utc(2026, 3, 28, 12),
+            [(utc(2026, 3, 29, 0), True), (utc(2026, 3, 29, 2), False)],
+            id="berlin-spring-2h-not-3h",
+        ),
+        pytest.param(
+            "Sun 01:00-04:00",
+            "Europe/Berlin",
+            utc(2026, 10, 24, 12),
+            [(utc(2026, 10, 24, 23), True), (utc(2026, 10, 25, 3), False)],
+            id="berlin-fall-4h-not-3h",
+        ),
+        pytest.param(
+            "Sun 00:00-05:00",
+            "America/New_York",
+            utc(2026, 3, 7, 12),
+            [(utc(2026, 3, 8, 5), True), (utc(2026, 3, 8, 9), False)],
+            id="new-york-spring-4h-not-5h",
+        ),
+        pytest.param(
+            "Sun 00:00-05:00",
+            "America/New_York",
+            utc(2026, 10, 31, 12),
+            [(utc(2026, 11, 1, 4), True), (utc(2026, 11, 1, 10), False)],
+            id="new-york-fall-6h-not-5h",
+        ),
         # Saturday 22:00 EST (03:00 UTC) to Sunday 06:00 EDT (10:00 UTC): seven hours instead of eight.
-        pytest.param("Sat 22:00-06:00", "America/New_York", utc(2026, 3, 7, 12),
-                     [(utc(2026, 3, 8, 3), True), (utc(2026, 3, 8, 10), False)], id="new-york-overnight-spring"),
+        pytest.param(
+            "Sat 22:00-06:00",
+            "America/New_York",
+            utc(2026, 3, 7, 12),
+            [(utc(2026, 3, 8, 3), True), (utc(2026, 3, 8, 10), False)],
+            id="new-york-overnight-spring",
+        ),
         # Saturday 22:00 EDT (02:00 UTC) to Sunday 06:00 EST (11:00 UTC): nine hours.
-        pytest.param("Sat 22:00-06:00", "America/New_York", utc(2026, 10, 31, 12),
-                     [(utc(2026, 11, 1, 2), True), (utc(2026, 11, 1, 11), False)], id="new-york-overnight-fall"),
+        pytest.param(
+            "Sat 22:00-06:00",
+            "America/New_York",
+            utc(2026, 10, 31, 12),
+            [(utc(2026, 11, 1, 2), True), (utc(2026, 11, 1, 11), False)],
+            id="new-york-overnight-fall",
+        ),
     ],
 )
 def test_gaps_shorten_and_folds_lengthen_windows(uptime, zone, day, expected):
@@ -122,11 +152,15 @@ def test_office_hours_follow_local_time_across_the_change():
     ("day", "expected"),
     [
         # Sunday 2026-04-05: 02:00 LHDT (+11) -> 01:30 LHST (+10:30), so 01:30-02:00 repeats.
-        pytest.param(utc(2026, 4, 4, 6), [(utc(2026, 4, 4, 14), True), (utc(2026, 4, 4, 16, 30), False)],
-                     id="fall-back-2h30"),
+        pytest.param(
+            utc(2026, 4, 4, 6), [(utc(2026, 4, 4, 14), True), (utc(2026, 4, 4, 16, 30), False)], id="fall-back-2h30"
+        ),
         # Sunday 2026-10-04: 02:00 LHST (+10:30) -> 02:30 LHDT (+11), so 02:00-02:30 is skipped.
-        pytest.param(utc(2026, 10, 3, 6), [(utc(2026, 10, 3, 14, 30), True), (utc(2026, 10, 3, 16), False)],
-                     id="spring-forward-1h30"),
+        pytest.param(
+            utc(2026, 10, 3, 6),
+            [(utc(2026, 10, 3, 14, 30), True), (utc(2026, 10, 3, 16), False)],
+            id="spring-forward-1h30",
+        ),
     ],
 )
 def test_lord_howe_half_hour_dst(day, expected):

@@ -1,12 +1,13 @@
 """Property tests: the interval engine (`next_change`, `transitions`) agrees with the literal `is_up`."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scaling.schedule.hours import WEEKDAYS, Schedule, parse
 
-UTC = timezone.utc
+UTC = UTC
 MINUTE = timedelta(minutes=1)
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Lord_Howe", "UTC"]
 HOLIDAYS = ["", "JP", "DE-BY", "US-NY", "AU-NSW"]
@@ -58,16 +59,22 @@ def schedules(draw) -> Schedule:
     entries = draw(st.lists(st.one_of(weekly_entries(), weekly_entries(), absolute_entries()), min_size=1, max_size=3))
     spec = draw(st.one_of(st.just(", ".join(entries)), st.sampled_from(["always", "never"])))
     kind = draw(st.sampled_from(["uptime", "downtime"]))
-    return parse(**{kind: spec}, timezone=draw(st.sampled_from(ZONES)), holidays=draw(st.sampled_from(HOLIDAYS)),
-                 closed_dates=draw(closed_dates()))
+    return parse(
+        **{kind: spec},
+        timezone=draw(st.sampled_from(ZONES)),
+        holidays=draw(st.sampled_from(HOLIDAYS)),
+        closed_dates=draw(closed_dates()),
+    )
 
 
 @st.composite
 def instants(draw, minutes_only: bool = False) -> datetime:
-    base = draw(st.one_of(
-        st.sampled_from(INTERESTING),
-        st.integers(0, 2 * 365).map(lambda d: datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=d)),
-    ))
+    base = draw(
+        st.one_of(
+            st.sampled_from(INTERESTING),
+            st.integers(0, 2 * 365).map(lambda d: datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=d)),
+        )
+    )
     at = base + draw(st.integers(-36 * 60, 36 * 60)) * MINUTE
     if not minutes_only:
         at += timedelta(seconds=draw(st.integers(0, 59)), microseconds=draw(st.integers(0, 999_999)))
@@ -117,7 +124,11 @@ def test_transitions_equal_iterated_next_change(schedule, start):
 @settings(max_examples=40, deadline=None)
 @given(schedules(), instants())
 def test_normalised_columns_parse_to_the_same_schedule(schedule, start):
-    again = parse(**{schedule.kind: schedule.spec}, timezone=schedule.timezone, holidays=schedule.holidays,
-                  closed_dates=schedule.closed_dates)
+    again = parse(
+        **{schedule.kind: schedule.spec},
+        timezone=schedule.timezone,
+        holidays=schedule.holidays,
+        closed_dates=schedule.closed_dates,
+    )
     assert again == schedule
     assert again.transitions(start, start + timedelta(days=8)) == schedule.transitions(start, start + timedelta(days=8))

@@ -1,15 +1,15 @@
 """Week plans: transitions with local times, and the text chart people read at a glance."""
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from zoneinfo import ZoneInfo
 
 from scaling.schedule.hours import parse
 from scaling.schedule.timeline import ASCII, Transition, week_chart, week_transitions
 
-UTC = timezone.utc
+UTC = UTC
 TOKYO = ZoneInfo("Asia/Tokyo")
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY = datetime(2026, 11, 30, tzinfo=UTC)  # Monday 2026-11-30
@@ -44,8 +44,10 @@ def test_week_transitions_skip_holidays():
 def test_week_transitions_exclude_a_change_at_start_and_include_one_at_the_end():
     start = datetime(2026, 11, 30, 9, 0, tzinfo=TOKYO)  # Monday, the office opens
     week = week_transitions(office(), start=start, days=1)
-    assert [t.at_local for t in week] == [datetime(2026, 11, 30, 19, 0, tzinfo=TOKYO),
-                                          datetime(2026, 12, 1, 9, 0, tzinfo=TOKYO)]
+    assert [t.at_local for t in week] == [
+        datetime(2026, 11, 30, 19, 0, tzinfo=TOKYO),
+        datetime(2026, 12, 1, 9, 0, tzinfo=TOKYO),
+    ]
 
 
 def test_transition_is_frozen():
@@ -64,8 +66,7 @@ def test_chart_draws_one_cell_per_hour_in_local_time():
 
 
 def test_chart_rows_in_different_zones_each_use_their_local_time():
-    chart = week_chart([("tokyo", office(), TOKYO), ("berlin", office("Europe/Berlin"), BERLIN)],
-                       start=MONDAY, days=1)
+    chart = week_chart([("tokyo", office(), TOKYO), ("berlin", office("Europe/Berlin"), BERLIN)], start=MONDAY, days=1)
     tokyo, berlin = chart.splitlines()[2:4]
     assert tokyo.split()[-1] == berlin.split()[-1] == "·········██████████·····"
 

@@ -1,27 +1,43 @@
 """The audit trail: rows from outcomes, keys, batched writes and range queries against a real Azurite."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from scaling.plan.actions import Direction, Notice, ObjectChange, Outcome, PoolChange, Result, Trigger, Why
-from scaling.storage.audit import AuditError, AuditRow, AuditStore, row_for
 from scaling.plan.observed import PoolSize
+from scaling.storage.audit import AuditError, AuditRow, AuditStore, row_for
 from scaling.storage.tables import ensure_tables, table_service
 from tests.fixtures.plan_builders import CLUSTER
 
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # Monday
 
 
 def web_change(why: Why | None = None) -> ObjectChange:
-    return ObjectChange(CLUSTER, "deployments.apps", "project-a", "web", {}, "3", "0", Direction.DOWN,
-                        why or Why("project-a", reason="outside business hours"))
+    return ObjectChange(
+        CLUSTER,
+        "deployments.apps",
+        "project-a",
+        "web",
+        {},
+        "3",
+        "0",
+        Direction.DOWN,
+        why or Why("project-a", reason="outside business hours"),
+    )
 
 
 def row(minute: int, project: str = "project-a", *, day: int = 0, seq: int = 0) -> AuditRow:
-    return AuditRow(time=T0 + timedelta(days=day, minutes=minute), project=project, target="deployment/a/web",
-                    action="scale-down", result=Result.OK, tick=f"t{minute}", sequence=seq)
+    return AuditRow(
+        time=T0 + timedelta(days=day, minutes=minute),
+        project=project,
+        target="deployment/a/web",
+        action="scale-down",
+        result=Result.OK,
+        tick=f"t{minute}",
+        sequence=seq,
+    )
 
 
 # -- rows ---------------------------------------------------------------------------------------------
@@ -30,14 +46,20 @@ def row(minute: int, project: str = "project-a", *, day: int = 0, seq: int = 0) 
 def test_a_workload_change_becomes_a_row_with_who_what_from_to_and_why():
     why = Why("project-a", Trigger.OVERRIDE, "alice@example.com", "demo")
     r = row_for(Outcome(web_change(why), Result.OK, duration_ms=12), time=T0, tick="abc", sequence=3)
-    assert (r.project, r.cluster, r.target, r.action) == ("project-a", str(CLUSTER), "deployment/project-a/web", "scale-down")
+    assert (r.project, r.cluster, r.target, r.action) == (
+        "project-a",
+        str(CLUSTER),
+        "deployment/project-a/web",
+        "scale-down",
+    )
     assert (r.from_, r.to, r.trigger, r.actor, r.reason) == ("3", "0", "override", "alice@example.com", "demo")
     assert (r.result, r.duration_ms, r.tick) == (Result.OK, 12, "abc")
 
 
 def test_a_pool_change_row_shows_the_sizes():
-    change = PoolChange(CLUSTER, "gpu", PoolSize(2, True, 1, 5), PoolSize(0, False, None, None), {},
-                        Direction.DOWN, Why("project-b"))
+    change = PoolChange(
+        CLUSTER, "gpu", PoolSize(2, True, 1, 5), PoolSize(0, False, None, None), {}, Direction.DOWN, Why("project-b")
+    )
     r = row_for(Outcome(change, Result.DRY_RUN), time=T0, tick="t", sequence=0)
     assert (r.target, r.from_, r.to, r.result) == ("nodepool/gpu", "2 (autoscale 1-5)", "0", Result.DRY_RUN)
 
@@ -74,8 +96,9 @@ def store(settings, table_names):
 
 @pytest.mark.integration
 def test_rows_round_trip_through_the_table(store):
-    original = row_for(Outcome(web_change(), Result.FAILED, error="409 Conflict", duration_ms=5), time=T0,
-                       tick="abc", sequence=1)
+    original = row_for(
+        Outcome(web_change(), Result.FAILED, error="409 Conflict", duration_ms=5), time=T0, tick="abc", sequence=1
+    )
     store.write([original])
     assert store.query(project="project-a") == ([original], None)
 
@@ -157,7 +180,7 @@ def test_a_continuation_holding_json_other_than_ours_is_refused(store, token):
 
 
 def test_a_query_without_project_over_more_than_a_year_of_day_partitions_is_refused(settings, table_names):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from scaling.storage.audit import AuditError, AuditStore
     from scaling.storage.tables import ensure_tables, table_service

@@ -1,9 +1,9 @@
 """Overrides: validation of new ones, and the `Overrides` table against a real Azurite."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from zoneinfo import ZoneInfo
 
 from scaling.model import WorkloadKind, WorkloadRef
 from scaling.override import Override, OverrideAction, OverrideError, new_override, parse_target, target_key
@@ -11,7 +11,7 @@ from scaling.storage.overrides import OverrideStore, to_entity
 from scaling.storage.tables import ensure_tables, table_service
 from tests.fixtures.plan_builders import project
 
-UTC = timezone.utc
+UTC = UTC
 BERLIN = ZoneInfo("Europe/Berlin")
 MONDAY_NOON = datetime(2026, 11, 30, 12, 0, tzinfo=BERLIN)  # Monday; business hours end 18:00 Berlin
 WEB = WorkloadRef(WorkloadKind.DEPLOYMENT, "project-a", "web")
@@ -49,8 +49,11 @@ def test_until_is_stored_in_utc():
         pytest.param({"reason": "  "}, "reason is required", id="empty-reason"),
         pytest.param({"reason": "x" * 501}, "at most 500", id="long-reason"),
         pytest.param({"reason": "two\nlines"}, "control characters", id="newline-in-reason"),
-        pytest.param({"reason": "a\u200bb"}, "reason contains invisible .*U\\+200B ZERO WIDTH SPACE at position 2",
-                     id="zero-width-space-in-reason"),
+        pytest.param(
+            {"reason": "a\u200bb"},
+            "reason contains invisible .*U\\+200B ZERO WIDTH SPACE at position 2",
+            id="zero-width-space-in-reason",
+        ),
         pytest.param({"reason": "\u2800"}, "reason has no visible character", id="blank-reason"),
         pytest.param({"actor": "ali\x85ce"}, "actor contains control characters .*U\\+0085", id="c1-in-actor"),
         pytest.param({"actor": "alice\u2028admin"}, "actor contains invisible or line-breaking", id="line-sep-actor"),
@@ -86,7 +89,6 @@ def test_row_keys_are_project_wide_or_per_workload_and_never_contain_a_slash():
 # -- the table ----------------------------------------------------------------------------------------
 
 
-
 @pytest.fixture
 def store(settings, table_names):
     service = table_service(settings)
@@ -115,8 +117,17 @@ def test_a_new_override_of_the_same_scope_replaces_the_old_one(store):
 @pytest.mark.integration
 def test_expired_overrides_are_ignored_and_removed(store):
     now = datetime.now(UTC)
-    store.save(new_override(project(), "up", reason="r", actor="a", now=now - timedelta(hours=2), max_hours=72,
-                            until=now - timedelta(hours=1)))
+    store.save(
+        new_override(
+            project(),
+            "up",
+            reason="r",
+            actor="a",
+            now=now - timedelta(hours=2),
+            max_hours=72,
+            until=now - timedelta(hours=1),
+        )
+    )
     loaded = store.load(now)
     assert loaded.active == () and loaded.removed == 1
     assert store.all() == []
@@ -143,8 +154,7 @@ def test_clear_removes_and_returns_the_override(store):
 @pytest.mark.integration
 def test_a_replay_in_the_future_ignores_but_keeps_overrides_still_running(store):
     now = datetime.now(UTC)
-    running = new_override(project(), "up", reason="r", actor="a", now=now, max_hours=2,
-                           until=now + timedelta(hours=1))
+    running = new_override(project(), "up", reason="r", actor="a", now=now, max_hours=2, until=now + timedelta(hours=1))
     store.save(running)
     loaded = store.load(now + timedelta(days=3))
     assert loaded.active == () and loaded.removed == 0

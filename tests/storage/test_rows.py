@@ -1,6 +1,6 @@
 """A Projects row <-> a Project: every column's rule, and every bad column reported with its name."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -51,14 +51,24 @@ def only_error(**changes) -> ProjectError:
 
 
 def test_a_full_row_becomes_a_project():
-    project = row_to_project("project-b", row(Workloads="deployment/triton, statefulset/cache",
-                                              Exclude="deployment/debug", Access="run-command",
-                                              NodePoolAction="stop", Enabled=True, DryRun="true"))
+    project = row_to_project(
+        "project-b",
+        row(
+            Workloads="deployment/triton, statefulset/cache",
+            Exclude="deployment/debug",
+            Access="run-command",
+            NodePoolAction="stop",
+            Enabled=True,
+            DryRun="true",
+        ),
+    )
     assert project.name == "project-b"
     assert project.cluster == ClusterId("00000000-0000-0000-0000-000000000000", "rg-aks-hours-demo", "aks-demo")
     assert project.namespaces == ("project-b",)
-    assert project.workloads == (WorkloadSelector(WorkloadKind.DEPLOYMENT, "triton"),
-                                 WorkloadSelector(WorkloadKind.STATEFULSET, "cache"))
+    assert project.workloads == (
+        WorkloadSelector(WorkloadKind.DEPLOYMENT, "triton"),
+        WorkloadSelector(WorkloadKind.STATEFULSET, "cache"),
+    )
     assert project.exclude == (WorkloadSelector(WorkloadKind.DEPLOYMENT, "debug"),)
     assert project.node_pools == ("gpu",)
     assert project.node_pool_action is NodePoolAction.STOP
@@ -71,8 +81,8 @@ def test_the_schedule_columns_are_parsed_into_a_schedule():
     project = row_to_project("project-b", row())
     assert project.spec.uptime == "Mon-Fri 09:00-19:00"
     assert project.spec.timezone == "Asia/Tokyo"
-    assert project.schedule.is_up(datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc))  # Monday 10:00 JST
-    assert not project.schedule.is_up(datetime(2026, 12, 29, 1, 0, tzinfo=timezone.utc))  # closed date
+    assert project.schedule.is_up(datetime(2026, 11, 30, 1, 0, tzinfo=UTC))  # Monday 10:00 JST
+    assert not project.schedule.is_up(datetime(2026, 12, 29, 1, 0, tzinfo=UTC))  # closed date
 
 
 def test_optional_columns_take_their_defaults():

@@ -3,8 +3,8 @@
 import pytest
 from azure.data.tables import EdmType, EntityProperty, TableServiceClient, UpdateMode
 
-from scaling.storage.rows import PARTITION, project_to_row, row_to_project, validate_rows
 from scaling.storage.projects import Conflict, ProjectStore
+from scaling.storage.rows import PARTITION, project_to_row, row_to_project, validate_rows
 from scaling.storage.tables import ensure_tables, table_service
 
 pytestmark = pytest.mark.integration
@@ -137,9 +137,7 @@ def test_upsert_does_not_overwrite_a_row_edited_after_it_was_read(store, table):
     current = store.read()
     put(table, "project-a", columns(Uptime="Mon-Fri 07:00-20:00"))  # an operator's edit meanwhile
     report = store.upsert([project("project-a"), project("project-b")], current=current)
-    assert report.conflicts == (
-        Conflict("project-a", "was changed by someone else while importing; not overwritten"),
-    )
+    assert report.conflicts == (Conflict("project-a", "was changed by someone else while importing; not overwritten"),)
     assert report.updated == ("project-b",)
     assert table.get_entity(PARTITION, "project-a")["Uptime"] == "Mon-Fri 07:00-20:00"
 
