@@ -1,6 +1,7 @@
 """A fleet-sized tick: 1,000 projects on 20 emulated clusters, 10,000 Deployments, 200 node pools.
 
-    .venv/bin/python -m bench.tick_scale [--quick] [--memory-ticks N] [--rc-clusters N] [--naive-sample N] [--only run-command]
+    .venv/bin/python -m bench.tick_scale [--quick] [--memory-ticks N] [--rc-clusters N] [--naive-sample N]
+                                         [--only run-command]
 
 Emulator latency as in Azure (ARM ~150 ms a call, Kubernetes ~20 ms, run-command ~15 s a command);
 `--quick` divides every latency by 10 and says so. The emulator runs in its own process (its CPU is
@@ -398,7 +399,8 @@ def print_memory(series: list[tuple[int, float]]) -> None:
     first, second = warm[:half], warm[half:]
     print(
         f"  first half {min(first):.2f}-{max(first):.2f} MB, second half {min(second):.2f}-{max(second):.2f} MB "
-        f"(floor {min(second) - min(first):+.2f} MB, peak {max(second) - max(first):+.2f} MB over {series[-1][0]} ticks)"
+        f"(floor {min(second) - min(first):+.2f} MB, peak {max(second) - max(first):+.2f} MB "
+        f"over {series[-1][0]} ticks)"
     )
 
 

@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(
-        f"ARM:        {emulator.arm_url}  (subscription {emulator.subscription}, resource group {emulator.resource_group})"
+        f"ARM:        {emulator.arm_url}  (subscription {emulator.subscription}, "
+        f"resource group {emulator.resource_group})"
     )
     print(f"CA cert:    {emulator.ca_cert}")
     print(f"kubeconfig: {emulator.kubeconfig}  (contexts: {', '.join(c.name for c in emulator.config.clusters)})")

@@ -7,6 +7,7 @@ and nothing needs an event loop inside pytest's threads.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -222,7 +223,5 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass

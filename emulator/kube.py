@@ -275,7 +275,7 @@ def _as_table(response: Response, state: State) -> Response:
     kind = next((k for k in kinds.ALL if k.kind == kind_name), None)
     if kind is None:
         return response
-    objects = body["items"] if "items" in body else [body]
+    objects = body.get("items", [body])
     version = body["metadata"].get("resourceVersion", "")
     return Response(200, tables.table(kind, objects, version, state.clock.wall()))
 

@@ -152,9 +152,9 @@ def label_selector(text: str | None) -> Callable[[dict], bool]:
                 (lambda k: lambda labels: k not in labels)(key) if neg else (lambda k: lambda labels: k in labels)(key)
             )
         elif op in ("=", "=="):
-            checks.append((lambda k, v: lambda labels: labels.get(k) == v)(key, value))
+            checks.append((lambda k, want: lambda labels: labels.get(k) == want)(key, value))
         elif op == "!=":
-            checks.append((lambda k, v: lambda labels: labels.get(k) != v)(key, value))
+            checks.append((lambda k, want: lambda labels: labels.get(k) != want)(key, value))
         else:
             values = {v.strip() for v in value.strip("()").split(",") if v.strip()}
             if op == "in":

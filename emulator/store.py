@@ -201,7 +201,8 @@ class Store:
             raise bad_request(f"the body of a {kind.kind} must be an object with metadata")
         if body["metadata"].get("name") != name:
             raise bad_request(
-                f"the name of the object ({body['metadata'].get('name')!r}) does not match the name on the URL ({name!r})"
+                f"the name of the object ({body['metadata'].get('name')!r}) "
+                f"does not match the name on the URL ({name!r})"
             )
         return self._write(kind, entry, copy.deepcopy(body))
 

@@ -20,6 +20,7 @@ Messages are JSON with a schema version, Base64-encoded as the Functions host ex
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -29,7 +30,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
@@ -160,10 +161,8 @@ def poison_name(queue_name: str) -> str:
 
 
 def ensure_queue(queue: QueueClient) -> None:
-    try:
+    with contextlib.suppress(ResourceExistsError):
         queue.create_queue()
-    except ResourceExistsError:
-        pass
 
 
 def clusters_of(projects: Iterable[object]) -> list[ClusterId]:
@@ -187,7 +186,7 @@ def enqueue_tick(queue: QueueClient, clusters: Iterable[ClusterId], *, tick: str
 # -- worker side ---------------------------------------------------------------------------------
 
 
-class Handled(str, Enum):
+class Handled(StrEnum):
     DONE = "done"  # reconciled
     DUPLICATE = "duplicate"  # this tick (or a newer one) was already reconciled for the cluster
     BUSY = "busy"  # a copy of this tick is being reconciled right now

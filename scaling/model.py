@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from scaling.names import ClusterId
+from scaling.schedule import Schedule
 
 
-class Access(str, Enum):
+class Access(StrEnum):
     """How the app reaches a cluster's workloads."""
 
     API = "api"
     RUN_COMMAND = "run-command"
 
 
-class NodePoolAction(str, Enum):
+class NodePoolAction(StrEnum):
     """What happens to a project's node pools outside business hours."""
 
     ZERO = "zero"  # autoscaler off, count 0; originals kept in pool tags
@@ -23,7 +24,7 @@ class NodePoolAction(str, Enum):
     NONE = "none"  # leave the pool alone; its autoscaler drains it
 
 
-class WorkloadKind(str, Enum):
+class WorkloadKind(StrEnum):
     DEPLOYMENT = "deployment"
     STATEFULSET = "statefulset"
 
@@ -64,13 +65,13 @@ class ScheduleSpec:
 
 @dataclass(frozen=True)
 class Project:
-    """One validated project row. `schedule` is a `scaling.schedule.hours.Schedule`."""
+    """One validated project row; `schedule` is its parsed business hours."""
 
     name: str
     cluster: ClusterId
     namespaces: tuple[str, ...]
     spec: ScheduleSpec
-    schedule: object = field(compare=False, repr=False)
+    schedule: Schedule = field(compare=False, repr=False)
     workloads: tuple[WorkloadSelector, ...] = ()  # empty: every workload in the namespaces
     exclude: tuple[WorkloadSelector, ...] = ()
     node_pools: tuple[str, ...] = ()

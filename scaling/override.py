@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 
 from scaling import free_text
 from scaling.model import Project, WorkloadKind, WorkloadRef
@@ -17,7 +17,7 @@ from scaling.names import dns1123_label, dns1123_subdomain
 UTC = UTC
 
 
-class OverrideAction(str, Enum):
+class OverrideAction(StrEnum):
     UP = "up"
     DOWN = "down"
     REPLICAS = "replicas"  # a single workload at exactly `replicas`

@@ -400,7 +400,7 @@ def execute(
             results = backend.apply(cluster, changes, concurrency=settings.concurrency)
         else:
             results = _apply_pools(changes, context)
-        outcomes.update(zip(go, results))
+        outcomes.update(zip(go, results, strict=True))
         for outcome in results:
             if outcome.result is not Result.OK and isinstance(outcome.action, ObjectChange):
                 for workload in filter(None, (outcome.action.target, outcome.action.holds)):

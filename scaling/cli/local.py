@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -353,9 +353,8 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
         merged = dict(env)
         if needs_emulator(env):
             merged.update(start_emulator(stack, options.clusters, options.emulator_delay))
-            started.append(
-                f"AKS emulator ({options.clusters.relative_to(ROOT) if options.clusters.is_relative_to(ROOT) else options.clusters})"
-            )
+            shown = options.clusters.relative_to(ROOT) if options.clusters.is_relative_to(ROOT) else options.clusters
+            started.append(f"AKS emulator ({shown})")
         key, generated = api_key_for(settings)
         local = local_settings(Settings.from_env(merged), storage=storage, api_key=key)
         context = build_context(local)
@@ -390,10 +389,8 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
             out,
         )
         server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
-        try:
+        with suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
-        except KeyboardInterrupt:
-            pass
     echo("aks-hours stopped.", out)
     return 0
 

@@ -127,7 +127,7 @@ def to_table(report: SavingsReport) -> str:
         f"prices as of {report.prices_as_of}"
     ]
     for row in lines:
-        cells = [cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        cells = [cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
         text.append("  ".join(cells).rstrip())
     if not report.pools:
         text.append("(no node pool was scaled down in this month)")

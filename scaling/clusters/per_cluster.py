@@ -28,7 +28,7 @@ def each_cluster(projects: Sequence[Project], call: Callable[[ClusterId, list[Pr
 
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(clusters))) as pool:
         # each thread runs in a copy of the caller's context, so log lines keep the request's fields
-        return dict(zip(clusters, pool.map(lambda c: contextvars.copy_context().run(run, c), clusters)))
+        return dict(zip(clusters, pool.map(lambda c: contextvars.copy_context().run(run, c), clusters), strict=True))
 
 
 def observe_clusters(backend: Any, projects: Sequence[Project]) -> dict[ClusterId, ObservedCluster]:

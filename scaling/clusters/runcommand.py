@@ -129,7 +129,7 @@ class RunCommandBackend:
             }
         elapsed = int(result.seconds * 1000)
         outcomes: dict[int, Outcome] = {}
-        for index, patch_result in zip(indexes, results):
+        for index, patch_result in zip(indexes, results, strict=True):
             change = changes[index]
             if patch_result.ok:
                 outcomes[index] = Outcome(change, Result.OK, None, elapsed)

@@ -56,7 +56,9 @@ def options_from(now: datetime, week: str | None, zone: str | None) -> PageOptio
         try:
             day = date.fromisoformat(week)
         except ValueError:
-            raise ApiError(400, "Invalid request", f"query parameter week {week!r}: expected a date YYYY-MM-DD")
+            raise ApiError(
+                400, "Invalid request", f"query parameter week {week!r}: expected a date YYYY-MM-DD"
+            ) from None
         check_year(day, "query parameter week")  # the week's days around year 1 or 9999 overflow
     else:
         day = now.astimezone(UTC).date()
@@ -103,7 +105,10 @@ def gather(backend: Any, now: datetime, options: PageOptions) -> StatusView:
         for o in overrides
         if o.target is None and o.until > now - timedelta(days=7)
     ]
-    rows = [TimelineRow(p.name, p.schedule, note="; ".join(s.view.errors)[:300]) for p, s in zip(ordered, statuses)]
+    rows = [
+        TimelineRow(p.name, p.schedule, note="; ".join(s.view.errors)[:300])
+        for p, s in zip(ordered, statuses, strict=True)
+    ]
     svg = week_svg(rows, overrides=spans, start=options.week, now=now, display_zone=options.zone)
     return StatusView(
         now=now,

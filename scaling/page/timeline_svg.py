@@ -306,9 +306,12 @@ _STYLE = """<style>
 
 _DEFS = """<defs>
 <pattern id="tl-hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-<rect width="6" height="6" fill="#eeeeee"/><line x1="0" y1="0" x2="0" y2="6" stroke="#bdbdbd" stroke-width="2"/></pattern>
+<rect width="6" height="6" fill="#eeeeee"/>
+<line x1="0" y1="0" x2="0" y2="6" stroke="#bdbdbd" stroke-width="2"/></pattern>
 <pattern id="tl-up" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
-<rect width="6" height="6" fill="#bbdefb"/><line x1="0" y1="0" x2="0" y2="6" stroke="#1e88e5" stroke-width="2.5"/></pattern>
+<rect width="6" height="6" fill="#bbdefb"/>
+<line x1="0" y1="0" x2="0" y2="6" stroke="#1e88e5" stroke-width="2.5"/></pattern>
 <pattern id="tl-down" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(-45)">
-<rect width="6" height="6" fill="#ffcdd2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#e53935" stroke-width="2.5"/></pattern>
+<rect width="6" height="6" fill="#ffcdd2"/>
+<line x1="0" y1="0" x2="0" y2="6" stroke="#e53935" stroke-width="2.5"/></pattern>
 </defs>"""

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
-from typing import Union
+from enum import StrEnum
 
 from scaling.names import ClusterId
 from scaling.plan.observed import PoolSize
 
 
-class Trigger(str, Enum):
+class Trigger(StrEnum):
     SCHEDULE = "schedule"
     OVERRIDE = "override"
     MANUAL = "manual"
 
 
-class Result(str, Enum):
+class Result(StrEnum):
     OK = "ok"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -29,7 +28,7 @@ class Result(str, Enum):
     DRY_RUN = "dry-run"
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     UP = "up"
     DOWN = "down"
 
@@ -101,8 +100,8 @@ class Notice:
     result: Result = Result.SKIPPED
 
 
-Change = Union[ObjectChange, PoolChange]
-Action = Union[ObjectChange, PoolChange, Notice]
+Change = ObjectChange | PoolChange
+Action = ObjectChange | PoolChange | Notice
 
 
 @dataclass(frozen=True)

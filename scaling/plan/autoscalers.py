@@ -320,7 +320,8 @@ def plan_cronjobs(
                 Notice(
                     cluster,
                     _label(CRONJOB_RESOURCE, cronjob.namespace, cronjob.name),
-                    f"namespace {cronjob.namespace} is claimed by several projects ({', '.join(shared[cronjob.namespace])}): "
+                    f"namespace {cronjob.namespace} is claimed by several projects "
+                    f"({', '.join(shared[cronjob.namespace])}): "
                     "CronJob left alone",
                     why,
                     Result.FAILED,

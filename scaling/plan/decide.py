@@ -234,7 +234,8 @@ def _plan_cluster(
                         cluster,
                         str(workload.ref),
                         f"scaledobject/{paused.namespace}/{paused.name} is paused by someone else at "
-                        f"{paused.paused_replicas!r}: KEDA holds the count there, so aks-hours leaves this workload alone",
+                        f"{paused.paused_replicas!r}: KEDA holds the count there, "
+                        "so aks-hours leaves this workload alone",
                         desires[project.name].why,
                     )
                 )

@@ -166,13 +166,12 @@ class Schedule:
             day, sec = divmod(ts + _offset(key, ts), DAY)
             weekday = (day + 3) % 7  # day 0 (1970-01-01) was a Thursday
             for start_day, start, end in patterns:
-                if start_day == weekday and start <= sec < end:
-                    if not (suppress and self._is_closed(day)):
-                        return True
+                if start_day == weekday and start <= sec < end and not (suppress and self._is_closed(day)):
+                    return True
                 # An overnight window that started yesterday.
-                if start_day == (weekday - 1) % 7 and start <= sec + DAY < end:
-                    if not (suppress and self._is_closed(day - 1)):
-                        return True
+                overnight = start_day == (weekday - 1) % 7 and start <= sec + DAY < end
+                if overnight and not (suppress and self._is_closed(day - 1)):
+                    return True
         return False
 
     def _is_closed(self, day: int) -> bool:

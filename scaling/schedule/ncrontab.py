@@ -117,7 +117,7 @@ def parse(text: str) -> Ncrontab:
             f"schedule {text!r} has {len(parts)} fields; NCRONTAB needs 6: "
             "{second} {minute} {hour} {day} {month} {day-of-week}, e.g. '0 */5 * * * *'"
         )
-    sets = [_field(p, name, low, high, names) for p, (name, low, high, names) in zip(parts, _FIELDS)]
+    sets = [_field(p, name, low, high, names) for p, (name, low, high, names) in zip(parts, _FIELDS, strict=True)]
     # cron weekdays: 0 and 7 are Sunday; Python's weekday(): Monday 0 .. Sunday 6
     weekdays = frozenset((d - 1) % 7 for d in sets[5])
     return Ncrontab(

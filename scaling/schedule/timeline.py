@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import pairwise
 
 from scaling.schedule.hours import Schedule
 
@@ -84,7 +85,7 @@ def week_chart(
     ]
     any_skipped = False
     bounds_by_zone: dict[str, list[datetime]] = {}  # rows in one zone share their cell edges
-    for (name, schedule, zone), zone_name in zip(rows, zones):
+    for (name, schedule, zone), zone_name in zip(rows, zones, strict=True):
         if zone_name not in bounds_by_zone:
             bounds_by_zone[zone_name] = _cell_bounds(dates, cell_minutes, zone)
         days_cells = _row_cells(schedule, bounds_by_zone[zone_name], per_day=per_day, style=style)
@@ -103,7 +104,7 @@ def _row_cells(schedule: Schedule, bounds: list[datetime], *, per_day: int, styl
     state = schedule.is_up(bounds[0])
     i = 0
     cells = []
-    for lo, hi in zip(bounds, bounds[1:]):
+    for lo, hi in pairwise(bounds):
         if lo >= hi:  # the cell's wall times do not exist (DST gap)
             cells.append(style.skipped)
             continue

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -47,7 +47,7 @@ def lock_key(cluster: ClusterId) -> str:
     return f"{cluster.subscription}~{cluster.resource_group}~{cluster.name}".lower()
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     ACQUIRED = "acquired"
     HELD = "held"  # another live instance reconciles this cluster now
     DONE = "done"  # this tick (or a newer one) was already reconciled

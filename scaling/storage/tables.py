@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, fields
 
 from azure.core.credentials import TokenCredential
@@ -52,7 +53,5 @@ def table_service(settings: Settings, credential: TokenCredential | None = None)
 def ensure_tables(service: TableServiceClient, names: TableNames) -> None:
     """Create every table in `names` that does not exist yet."""
     for name in names.all():
-        try:
+        with contextlib.suppress(ResourceExistsError):
             service.create_table(name)
-        except ResourceExistsError:
-            pass

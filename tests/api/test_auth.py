@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from scaling.api.auth import AuthConfig, AuthError, authenticate
 from scaling.page.app import create_app
-from tests.fixtures.api_world import AUTH, KEY, NOW, Clock, world  # noqa: F401 - fixture
+from tests.fixtures.api_world import AUTH, KEY, NOW, Clock
 
 PRINCIPAL = {"X-MS-CLIENT-PRINCIPAL-NAME": "alice@contoso.com"}
 

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from scaling.page.app import create_app
 from scaling.settings import Settings
-from tests.fixtures.api_world import AUTH, KEY, world  # noqa: F401 - fixture
+from tests.fixtures.api_world import AUTH, KEY
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from scaling.annotations import ORIGINAL_REPLICAS
-from tests.fixtures.api_world import AUTH, NOW, world  # noqa: F401 - fixture
+from tests.fixtures.api_world import AUTH
 
 pytestmark = pytest.mark.integration
 

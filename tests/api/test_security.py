@@ -27,7 +27,6 @@ from scaling.page.app import create_app
 from scaling.settings import Settings
 from tests.fixtures.api_world import AUTH as WORLD_AUTH
 from tests.fixtures.api_world import KEY as WORLD_KEY
-from tests.fixtures.api_world import world  # noqa: F401 - the fixture: the API over Azurite + the emulator
 from tests.fixtures.azurite import ACCOUNT_KEY
 from tests.fixtures.status_fakes import FakeBackend, sample_backend
 

@@ -10,7 +10,7 @@ from scaling.api.backend import ContextBackend
 from scaling.clusters.kept_views import VIEW_MAX_AGE, KeptViews
 from scaling.clusters.per_cluster import each_cluster, observe_clusters
 from scaling.plan.observed import ObservedCluster
-from tests.fixtures.api_world import AUTH, world  # noqa: F401 - fixture
+from tests.fixtures.api_world import AUTH
 from tests.fixtures.plan_builders import project as make_project
 
 RUN_COMMAND_POSTS = {"service": "arm", "method": "POST", "route": "managedClusters/{cluster}/runCommand"}

@@ -330,7 +330,9 @@ def test_with_a_connection_string_logs_and_tick_metrics_reach_application_insigh
     try:
         child = _run_child(
             {
-                "APPLICATIONINSIGHTS_CONNECTION_STRING": f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
+                "APPLICATIONINSIGHTS_CONNECTION_STRING": (
+                    f"InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint={endpoint}"
+                )
             },
             tmp_path,
         )

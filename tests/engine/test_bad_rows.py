@@ -50,7 +50,8 @@ CASES = [
         "cluster-bad-guid",
         "Cluster",
         {
-            "Cluster": "/subscriptions/not-a-guid/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/a"
+            "Cluster": "/subscriptions/not-a-guid/resourceGroups/rg"
+            "/providers/Microsoft.ContainerService/managedClusters/a"
         },
         "is not a GUID",
     ),
@@ -58,7 +59,8 @@ CASES = [
         "cluster-odata-quote",
         "Cluster",
         {
-            "Cluster": f"/subscriptions/{SUB}/resourceGroups/rg' or '1' eq '1/providers/Microsoft.ContainerService/managedClusters/a"
+            "Cluster": f"/subscriptions/{SUB}/resourceGroups/rg' or '1' eq '1"
+            "/providers/Microsoft.ContainerService/managedClusters/a"
         },
         "resource group",
     ),
@@ -66,7 +68,8 @@ CASES = [
         "cluster-shell",
         "Cluster",
         {
-            "Cluster": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/a;reboot"
+            "Cluster": f"/subscriptions/{SUB}/resourceGroups/rg"
+            "/providers/Microsoft.ContainerService/managedClusters/a;reboot"
         },
         "cluster name",
     ),

@@ -157,7 +157,7 @@ def test_pools_go_up_before_workloads_and_down_after_them(week):
 def test_the_gpu_pool_starts_warmup_minutes_before_the_tokyo_workloads(week):
     pool_ups = sorted(at for at, what, d in week["expected"]["project-b"] if what == "pools" and d == "up")
     workload_ups = sorted(at for at, what, d in week["expected"]["project-b"] if what == "workloads" and d == "up")
-    assert [w - p for p, w in zip(pool_ups, workload_ups)] == [timedelta(minutes=20)] * 4
+    assert [w - p for p, w in zip(pool_ups, workload_ups, strict=True)] == [timedelta(minutes=20)] * 4
     assert [at.astimezone(TOKYO).strftime("%a %H:%M") for at in pool_ups] == [
         "Tue 08:40",
         "Wed 08:40",

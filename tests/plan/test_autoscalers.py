@@ -327,11 +327,11 @@ def apply_everything(state, actions):
         meta, spec = change.patch.get("metadata", {}), change.patch.get("spec", {})
         notes = meta.get("annotations", {})
 
-        def bump(obj):
+        def bump(obj, meta=meta):
             assert meta.get("resourceVersion", obj.resource_version) == obj.resource_version, "stale write"
             return str(int(obj.resource_version) + 1)
 
-        def note(key, current, convert):
+        def note(key, current, convert, notes=notes):
             return current if key not in notes else (None if notes[key] is None else convert(notes[key]))
 
         if change.resource == "horizontalpodautoscalers.autoscaling":

@@ -1,6 +1,6 @@
 """The audit trail: rows from outcomes, keys, batched writes and range queries against a real Azurite."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -189,4 +189,4 @@ def test_a_query_without_project_over_more_than_a_year_of_day_partitions_is_refu
     ensure_tables(service, table_names)
     store = AuditStore(service, table_names.audit)
     with pytest.raises(AuditError, match="at most 366 days"):
-        store.query(since=datetime(1, 1, 1, tzinfo=timezone.utc), until=datetime(2026, 11, 25, tzinfo=timezone.utc))
+        store.query(since=datetime(1, 1, 1, tzinfo=UTC), until=datetime(2026, 11, 25, tzinfo=UTC))
