@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test lint bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -25,8 +25,15 @@ node_modules/.installed: package.json package-lock.json
 run: setup
 	$(PY) -m scaling serve --tick-now
 
+# Lint, format, types and the layer rules (docs/architecture.md); `make test` runs it first.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
 # pytest exits 5 when it collects no tests; make fails on every non-zero exit, so that cannot pass.
-test: setup
+test: lint
 	$(PY) -m pytest
 
 bench: setup

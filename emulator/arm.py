@@ -146,7 +146,12 @@ def build_router(
         operation = state.operations.get(request.params["operation"])
         if operation is None:
             raise ArmError(404, "NotFound", f"Operation {request.params['operation']} was not found.", flat=False)
-        body = {"id": request.path, "name": operation.id, "status": operation.status, "startTime": operation.start_wall}
+        body: dict[str, object] = {
+            "id": request.path,
+            "name": operation.id,
+            "status": operation.status,
+            "startTime": operation.start_wall,
+        }
         if operation.end_wall:
             body["endTime"] = operation.end_wall
         if operation.error:

@@ -89,7 +89,7 @@ def _workload_status(
     store.set_status(entry, status)
 
 
-def _target(store: Store, namespace: str, ref: dict) -> tuple[kinds.Kind, Entry] | None:
+def _target(store: Store, namespace: str, ref: dict | None) -> tuple[kinds.Kind, Entry] | None:
     kind = {"Deployment": kinds.DEPLOYMENTS, "StatefulSet": kinds.STATEFULSETS}.get(
         (ref or {}).get("kind", "Deployment")
     )

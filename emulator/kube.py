@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from emulator import kinds, openapi, tables
 from emulator.faults import Fault
@@ -136,9 +137,6 @@ def build_router(state: State, cluster_name: str) -> Router:
 
         return run
 
-    def ok(body: dict | None) -> Response:
-        return Response(200, body) if body is not None else render_error(404, "GET", "", None)
-
     router.add("GET", "/version", guarded(lambda c, r: ok(_version(c))))
     router.add(
         "GET",
@@ -163,20 +161,16 @@ def build_router(state: State, cluster_name: str) -> Router:
         ),
     )
     for group, version in groups:
+        router.add("GET", f"/apis/{group}", guarded(partial(_api_group, group=group, version=version)))
         router.add(
-            "GET",
-            f"/apis/{group}",
-            guarded(lambda c, r, g=group, v=version: ok({"kind": "APIGroup", "apiVersion": "v1", **_group(g, v)})),
-        )
-        router.add(
-            "GET", f"/apis/{group}/{version}", guarded(lambda c, r, gv=f"{group}/{version}": ok(_resource_list(c, gv)))
+            "GET", f"/apis/{group}/{version}", guarded(partial(_api_resources, group_version=f"{group}/{version}"))
         )
     router.add("GET", "/openapi/v3", guarded(lambda c, r: ok(openapi.root(c.kinds))))
     for prefix in sorted({k.prefix for k in cluster.kinds}):
         router.add(
             "GET",
             f"/openapi/v3{prefix}",
-            guarded(lambda c, r, p=prefix: ok(openapi.group_version(c.kinds, p, c.config.kubernetes_version))),
+            guarded(partial(_openapi_group, prefix=prefix)),
         )
     for kind in cluster.kinds:
         _add_kind(router, kind, guarded)
@@ -285,3 +279,19 @@ def _json(request: Request) -> object:
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object")
     return body
+
+
+def ok(body: dict | None) -> Response:
+    return Response(200, body) if body is not None else render_error(404, "GET", "", None)
+
+
+def _api_group(cluster: Cluster, request: Request, *, group: str, version: str) -> Response:
+    return ok({"kind": "APIGroup", "apiVersion": "v1", **_group(group, version)})
+
+
+def _api_resources(cluster: Cluster, request: Request, *, group_version: str) -> Response:
+    return ok(_resource_list(cluster, group_version))
+
+
+def _openapi_group(cluster: Cluster, request: Request, *, prefix: str) -> Response:
+    return ok(openapi.group_version(cluster.kinds, prefix, cluster.config.kubernetes_version))

@@ -204,7 +204,7 @@ def validate(current: Pool | None, body: Any, *, name: str, other_system_pools: 
             flat=False,
         )
     sent = body.get("properties") or {}
-    props = (
+    props: dict[str, Any] = (
         copy.deepcopy(current.props)
         if current
         else {
@@ -290,6 +290,7 @@ def validate(current: Pool | None, body: Any, *, name: str, other_system_pools: 
                 "https://aka.ms/aks-naming-rules for more details.",
                 "properties.minCount",
             )
+        assert isinstance(low, int) and isinstance(high, int)  # checked just above
         if low > high:
             raise _invalid(
                 f"The value of parameter agentPoolProfile.minCount ({low}) must be less than or equal "

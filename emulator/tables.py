@@ -64,7 +64,7 @@ _COLUMNS: dict[str, list[tuple[str, str, Callable[[dict], Any]]]] = {
 
 
 def wants_table(accept: str | None) -> bool:
-    return bool(accept) and "as=Table" in accept
+    return accept is not None and "as=Table" in accept
 
 
 def table(kind: kinds.Kind, objects: list[dict], resource_version: str, now: datetime) -> dict:

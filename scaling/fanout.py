@@ -27,11 +27,13 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
+from azure.core.credentials import TokenCredential
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
@@ -39,7 +41,7 @@ from scaling.logs import log_context, redact
 from scaling.names import ClusterId, InvalidName, cluster_id
 from scaling.plan.actions import Result
 from scaling.settings import Settings
-from scaling.storage.audit import AuditRow, AuditStore
+from scaling.storage.audit import AuditRow
 from scaling.storage.locks import Lease, LockStore, Verdict
 
 log = logging.getLogger("scaling.fanout")
@@ -109,7 +111,10 @@ class ClusterMessage:
         if unknown:
             raise BadMessage(f"unknown field(s) {', '.join(unknown)} for schema {SCHEMA}")
         try:
-            cluster = cluster_id(data.get("cluster"))
+            raw_cluster = data.get("cluster")
+            if not isinstance(raw_cluster, str):
+                raise InvalidName(f"{raw_cluster!r} is not a cluster resource id")
+            cluster = cluster_id(raw_cluster)
         except InvalidName as bad:
             raise BadMessage(f"field cluster: {bad}") from None
         tick = data.get("tick")
@@ -137,19 +142,23 @@ def _time(value: object) -> datetime:
 # -- timer side ----------------------------------------------------------------------------------
 
 
-def queue_client(settings: Settings, name: str | None = None, credential: object = None) -> QueueClient:
+def queue_client(settings: Settings, name: str | None = None, credential: TokenCredential | None = None) -> QueueClient:
     """The fan-out queue (or another one, e.g. the poison queue) with Base64 messages, as the host reads."""
     name = name or settings.queue_name
-    codecs = {"message_encode_policy": TextBase64EncodePolicy(), "message_decode_policy": TextBase64DecodePolicy()}
+    encode, decode = TextBase64EncodePolicy(), TextBase64DecodePolicy()
     if settings.storage_connection:
-        return QueueClient.from_connection_string(settings.storage_connection, name, **codecs)
+        return QueueClient.from_connection_string(
+            settings.storage_connection, name, message_encode_policy=encode, message_decode_policy=decode
+        )
     if settings.storage_account_url:
         if credential is None:
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id)
         account = settings.storage_account_url.replace(".table.", ".queue.")
-        return QueueClient(account, name, credential=credential, **codecs)
+        return QueueClient(
+            account, name, credential=credential, message_encode_policy=encode, message_decode_policy=decode
+        )
     from scaling.storage.tables import StorageNotConfigured
 
     raise StorageNotConfigured("no storage configured for the fan-out queue: set SCALING_STORAGE_CONNECTION")
@@ -207,12 +216,18 @@ def instance_owner() -> str:
     return f"{instance}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
+class AuditWriter(Protocol):
+    """Where the worker's own audit rows go: the AuditStore, or a buffer in front of it."""
+
+    def write(self, rows: Sequence[AuditRow]) -> object: ...
+
+
 @dataclass(frozen=True)
 class Worker:
     """Handles one queue message at a time; safe to run in many processes at once."""
 
     locks: LockStore
-    audit: AuditStore
+    audit: AuditWriter
     reconcile: ReconcileCluster
     owner: str
     max_dequeue_count: int = MAX_DEQUEUE_COUNT
@@ -316,7 +331,7 @@ def drain(
                 results.append(worker.handle(received.content, received.dequeue_count, now=clock()))
             except Exception as exc:
                 log.warning("fan-out message failed (attempt %s): %s", received.dequeue_count, redact(str(exc)))
-                if received.dequeue_count >= worker.max_dequeue_count:
+                if (received.dequeue_count or 0) >= worker.max_dequeue_count:
                     if poison is not None:
                         poison.send_message(received.content)
                     queue.delete_message(received)

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -66,7 +66,8 @@ def log_context(
 ) -> Iterator[None]:
     """Tag every log line inside the block with the given fields (others keep their outer values) and
     start a new `duration_ms` clock; the outer values come back when the block ends."""
-    tokens = [(_scope_started, _scope_started.set(time.monotonic()))]
+    started = _scope_started.set(time.monotonic())
+    tokens: list[tuple[ContextVar[str | None], Token[str | None]]] = []
     for var, value in ((_tick_id, tick_id), (_project, project), (_cluster, cluster)):
         if value is not None:
             tokens.append((var, var.set(str(value))))
@@ -75,6 +76,7 @@ def log_context(
     finally:
         for var, token in reversed(tokens):
             var.reset(token)
+        _scope_started.reset(started)
 
 
 def current_context() -> dict[str, Any]:

@@ -47,6 +47,8 @@ from scaling.plan.pools import describe
 from scaling.settings import Settings
 from scaling.storage.audit import AuditRow, AuditStore, row_for
 from scaling.storage.overrides import OverrideStore
+from scaling.storage.projects import StoredRow
+from scaling.storage.rows import LoadedProjects
 from scaling.storage.tables import TableNames
 
 UTC = UTC
@@ -67,14 +69,17 @@ class PoolBackend(Protocol):
 
 
 class ProjectSource(Protocol):
-    def load(self): ...  # -> scaling.storage.rows.LoadedProjects (projects, errors)
+    def load(self) -> LoadedProjects: ...
+    def read(self) -> dict[str, StoredRow]: ...
+    def upsert(self, projects: Iterable[Project], *, current: Mapping[str, StoredRow] | None = None) -> object: ...
 
 
 class NoticeMemo:
     """Which notices this process audited recently (thread-safe)."""
 
     def __init__(self, repeat: timedelta = NOTICE_REPEAT) -> None:
-        self._repeat, self._lock, self._seen = repeat, threading.Lock(), {}
+        self._repeat, self._lock = repeat, threading.Lock()
+        self._seen: dict[tuple[object, ...], datetime] = {}
 
     def due(self, notice: Notice, now: datetime) -> bool:
         if notice.result is Result.BUSY:
@@ -396,10 +401,11 @@ def execute(
         changes = [actions[i] for i in go]
         if not changes:
             continue
+        objects = [c for c in changes if isinstance(c, ObjectChange)]
         if kind is ObjectChange:
-            results = backend.apply(cluster, changes, concurrency=settings.concurrency)
+            results = backend.apply(cluster, objects, concurrency=settings.concurrency)
         else:
-            results = _apply_pools(changes, context)
+            results = _apply_pools([c for c in changes if isinstance(c, PoolChange)], context)
         outcomes.update(zip(go, results, strict=True))
         for outcome in results:
             if outcome.result is not Result.OK and isinstance(outcome.action, ObjectChange):
@@ -458,9 +464,10 @@ def _log(outcome: Outcome) -> None:
             extra={"project": action.why.project, "result": outcome.result.value},
         )
         return
-    before, after = action.before, action.after
     if isinstance(action, PoolChange):
-        before, after = describe(before), describe(after)
+        before, after = describe(action.before), describe(action.after)
+    else:
+        before, after = action.before, action.after
     log.log(
         level,
         "%s %s %s -> %s: %s%s",

@@ -69,7 +69,7 @@ def audit_view(row: AuditRow) -> AuditView:
         cluster=row.cluster,
         target=row.target,
         action=row.action,
-        from_=row.from_,
+        **{"from": row.from_},
         to=row.to,
         trigger=row.trigger,
         actor=row.actor,

@@ -62,6 +62,10 @@ UtcTime = Annotated[datetime, PlainSerializer(rfc3339, return_type=str, when_use
 Reason = Annotated[str, Field(description="Why (1-500 characters); recorded in the audit."), AfterValidator(_reason)]
 
 
+TargetStatus = Literal["scaled-to-zero", "scaling-up"]
+DeploymentStatus = Literal["active", "inactive", "scaling", "unknown"]
+
+
 class _Request(BaseModel):
     # Unknown fields are an error, not silently dropped: a typo like "untill" must not pass as "no expiry".
     model_config = ConfigDict(extra="forbid", strict=False)
@@ -116,7 +120,7 @@ class ScaledDeployment(BaseModel):
     previous_replicas: int
     current_replicas: int
     target_replicas: int
-    target_status: Literal["scaled-to-zero", "scaling-up"]
+    target_status: TargetStatus
     scaling_reason: str
     scheduled_scale_up: UtcTime | None = None
     project: str
@@ -137,7 +141,7 @@ class DeploymentState(BaseModel):
     current_replicas: int
     desired_replicas: int
     available_replicas: int
-    status: Literal["active", "inactive", "scaling", "unknown"]
+    status: DeploymentStatus
     last_scale_time: UtcTime | None = None
     project: str
     original_replicas: int | None = None

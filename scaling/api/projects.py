@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -34,7 +34,7 @@ MAX_PLAN_DAYS = 31
 MAX_AUDIT_LIMIT = 1000
 MAX_AUDIT_DAYS = DEFAULT_DAYS  # the day partitions one query without a project may read
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in (
         (400, "Bad JSON or failed validation"),
@@ -171,4 +171,4 @@ def audit(
             )
     service = service_of(request)
     rows, token = service.audit(project=project, since=since, until=until, limit=limit, continuation=continuation)
-    return AuditResponse(rows=rows, continuation=token, timestamp=request.app.state.clock())
+    return AuditResponse(rows=list(rows), continuation=token, timestamp=request.app.state.clock())

@@ -8,7 +8,7 @@ is applied at once and audited with the caller as actor.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
@@ -23,15 +23,17 @@ from scaling.api.models import (
     ScaleToZeroRequest,
     ScaleUpRequest,
     StatusResponse,
+    TargetStatus,
 )
 from scaling.api.service import Applied, service_of
 from scaling.api.views import check_until, deployment_state, to_override
 from scaling.model import WorkloadKind, WorkloadRef
 from scaling.override import OverrideAction
+from scaling.plan.observed import ObservedWorkload
 
 router = APIRouter(prefix="/api/v1/deployments/{namespace}/{name}", tags=["deployments (reference API)"])
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text}
     for code, text in (
         (400, "Bad JSON or failed validation"),
@@ -54,12 +56,20 @@ def _until(body_until: datetime | None, body_scheduled: datetime | None) -> date
     return body_until or body_scheduled
 
 
-def _scaled(applied: Applied, *, target: int, status: str, current: int) -> ScaledDeployment:
-    override = applied.override
+def _seen(applied: Applied) -> ObservedWorkload:
+    """The deployment after the change, or before it when it could not be read again."""
+    seen = applied.after or applied.before
+    assert seen is not None  # a targeted override always read its deployment first
+    return seen
+
+
+def _scaled(applied: Applied, *, target: int, status: TargetStatus, current: int) -> ScaledDeployment:
+    override, before = applied.override, applied.before
+    assert override is not None and before is not None  # a targeted override always has both
     return ScaledDeployment(
-        name=applied.before.ref.name,
-        namespace=applied.before.ref.namespace,
-        previous_replicas=applied.before.replicas,
+        name=before.ref.name,
+        namespace=before.ref.namespace,
+        previous_replicas=before.replicas,
         current_replicas=current,
         target_replicas=target,
         target_status=status,
@@ -115,7 +125,7 @@ def scale_to_zero(
     ref = WorkloadRef(WorkloadKind.DEPLOYMENT, namespace, name)
     until = _until(body.until, body.scheduled_scale_up)
     applied = _scale(request, ref, who, OverrideAction.DOWN, None, body.reason, until)
-    current = applied.after.replicas if applied.after else applied.before.replicas
+    current = _seen(applied).replicas
     return ScaleResponse(
         message=applied.message("Deployment scaled to zero"),
         deployment=_scaled(applied, target=0, status="scaled-to-zero", current=current),
@@ -146,7 +156,7 @@ def scale_up(
     ref = WorkloadRef(WorkloadKind.DEPLOYMENT, namespace, name)
     until = _until(body.until, body.scheduled_scale_up)
     applied = _scale(request, ref, who, OverrideAction.REPLICAS, body.replicas, body.reason, until)
-    current = applied.after.ready_replicas if applied.after else applied.before.ready_replicas
+    current = _seen(applied).ready_replicas
     return ScaleResponse(
         message=applied.message(f"Deployment scaled to {body.replicas} replicas"),
         deployment=_scaled(applied, target=body.replicas, status="scaling-up", current=current),

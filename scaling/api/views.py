@@ -9,6 +9,7 @@ from scaling.api.errors import ApiError
 from scaling.api.models import (
     AuditView,
     DeploymentState,
+    DeploymentStatus,
     OverrideView,
     PoolView,
     ProjectView,
@@ -133,7 +134,7 @@ def recent_failures(rows: Iterable[AuditView], project: str, limit: int = 3) -> 
     return found
 
 
-def deployment_status(workload: ObservedWorkload) -> str:
+def deployment_status(workload: ObservedWorkload) -> DeploymentStatus:
     """The reference's `status`: scaling while ready != desired, else active (desired > 0) / inactive."""
     if workload.ready_replicas != workload.replicas:
         return "scaling"

@@ -84,6 +84,7 @@ def start_azurite(stack: ExitStack) -> str:
             str(AZURITE),
             "--silent",
             "--inMemoryPersistence",
+            "--disableTelemetry",  # Azurite otherwise ships usage telemetry and spools it in the temp dir
             "--skipApiVersionCheck",
             "--loose",
             "--blobHost",

@@ -39,7 +39,7 @@ class PoolObserveError(RuntimeError):
 def observed_pool(pool: AgentPool | Mapping[str, Any]) -> ObservedPool:
     """One agent pool as ARM returns it (model or JSON) into an ObservedPool; bad tags land in tag_errors."""
     raw = pool if isinstance(pool, AgentPool) else AgentPool(copy.deepcopy(dict(pool)))
-    name = agent_pool_name(raw.name)
+    name = agent_pool_name(raw.name or "")
     power = _text(raw.power_state.code if raw.power_state is not None else None) or "Running"
     tags = dict(raw.tags or {})
     original, errors = decode_original(tags)

@@ -62,8 +62,8 @@ def meta(raw: Mapping[str, Any], kind: str) -> Meta:
     if not isinstance(metadata, Mapping):
         raise ObjectError(f"a {kind} without metadata")
     try:
-        namespace = dns1123_label(metadata.get("namespace"), what=f"{kind} namespace")
-        name = dns1123_subdomain(metadata.get("name"), what=f"{kind} name")
+        namespace = dns1123_label(str(metadata.get("namespace") or ""), what=f"{kind} namespace")
+        name = dns1123_subdomain(str(metadata.get("name") or ""), what=f"{kind} name")
     except InvalidName as error:
         raise ObjectError(str(error)) from None
     version = metadata.get("resourceVersion")
@@ -292,7 +292,9 @@ def running_jobs(jobs: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], set
             continue
         for owner in metadata.get("ownerReferences") or []:
             if owner.get("kind") == "CronJob" and owner.get("controller") and isinstance(owner.get("name"), str):
-                running.setdefault((metadata.get("namespace"), owner["name"]), set()).add(metadata.get("name"))
+                running.setdefault((str(metadata.get("namespace")), owner["name"]), set()).add(
+                    str(metadata.get("name"))
+                )
     return running
 
 
@@ -331,7 +333,7 @@ def observed_cluster(
     running = running_jobs(mine(lists.get("jobs", ())))
     for raw in mine(lists.get("cronjobs", ())):
         metadata = raw.get("metadata") or {}
-        found_cj, errors = cronjob(raw, running.get((metadata.get("namespace"), metadata.get("name")), ()))
+        found_cj, errors = cronjob(raw, running.get((str(metadata.get("namespace")), str(metadata.get("name"))), ()))
         cronjobs.append(found_cj)  # its annotation errors travel with it; the planner reports them
     by_ref = {w.ref: w for w in workloads}
     for ref, errors in errors_by_target.items():

@@ -118,7 +118,7 @@ def parse_read_output(logs: str) -> dict[str, ReadSection]:
             continue
         end = _END.match(line)
         if end:
-            if end["section"] != current:
+            if current is None or end["section"] != current:
                 raise RunScriptError(f"section end {end['section']!r} does not match begin {current!r}")
             sections[current] = _section(current, "".join(body).strip(), int(end["rc"]))
             current = None

@@ -153,9 +153,9 @@ def closed_days(schedule: Schedule, first: date, last: date) -> dict[date, str]:
         calendar = _holidays.country_holidays(
             country, subdiv=subdivision or None, years=range(first.year, last.year + 1)
         )
-        for day, name in calendar.items():
-            if first <= day <= last:
-                out[day] = f"holiday: {name}"
+        for holiday, name in calendar.items():
+            if first <= holiday <= last:
+                out[holiday] = f"holiday: {name}"
     return out
 
 
@@ -248,10 +248,10 @@ def _row(
             f'height="{ROW_HEIGHT - 6}"><title>{escape(title)}</title></rect>'
         )
     if not shared and lo < now < hi:
-        x = axis.x(now)
-        if LABEL_WIDTH < x < LABEL_WIDTH + axis.width:
+        now_x = axis.x(now)
+        if LABEL_WIDTH < now_x < LABEL_WIDTH + axis.width:
             out.append(
-                f'<line class="now" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + ROW_HEIGHT}">'
+                f'<line class="now" x1="{now_x:.1f}" y1="{top}" x2="{now_x:.1f}" y2="{top + ROW_HEIGHT}">'
                 f"<title>now {_clock(now.astimezone(axis.zone))}</title></line>"
             )
     out.append("</g>")

@@ -73,7 +73,7 @@ def phase_of(action: Action) -> Phase:
     return Phase.WORKLOADS_UP if up else Phase.WORKLOADS_DOWN
 
 
-def sort_key(action: Action) -> tuple:
+def sort_key(action: Action) -> tuple[object, ...]:
     cluster = action.cluster
     return (
         (cluster.subscription, cluster.resource_group, cluster.name) if cluster else (),
@@ -242,13 +242,13 @@ def _plan_cluster(
                 if workload.replicas and workload.node_pool:
                     pools_held_up[project.name].setdefault(workload.node_pool, desires[project.name].why)
                 continue
-            override = active.get((project.name, workload.ref))
+            targeted = active.get((project.name, workload.ref))
             desire, found = plan_workload(
                 cluster,
                 project,
                 workload,
-                workload_desire(desires[project.name], override),
-                targeted=override is not None,
+                workload_desire(desires[project.name], targeted),
+                targeted=targeted is not None,
                 now=now,
                 planner=WORKLOAD_PLANNERS[workload.ref.kind],
                 autoscaled=workload.ref in autoscaled,

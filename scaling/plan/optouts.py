@@ -19,10 +19,10 @@ A desire here is anything with `up`, `why`, `replicas` (scaling.plan.decide.Desi
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import Field, replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Protocol, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from scaling.annotations import EXCLUDE, MIN_REPLICAS, UPTIME
 from scaling.model import Project, WorkloadRef
@@ -33,6 +33,8 @@ from scaling.schedule.hours import Schedule, parse
 
 
 class DesireLike(Protocol):
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # a dataclass: changed with `replace`
+
     @property
     def up(self) -> bool: ...
     @property
@@ -120,7 +122,7 @@ def plan_workload(
     *,
     targeted: bool,
     now: datetime,
-    planner: WorkloadPlanner,
+    planner: WorkloadPlanner[D],
     autoscaled: bool = False,
 ) -> tuple[D | None, list[Action]]:
     """The opt-outs around one workload planner (scaling.plan.decide.plan_scalable): the effective desire (None:

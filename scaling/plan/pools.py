@@ -88,6 +88,7 @@ def decode_original(tags: Mapping[str, str]) -> tuple[PoolSize | None, tuple[str
     if autoscaling_raw == "true":
         # ARM also refuses a count outside [min, max] (the bounds may have been edited since the
         # scale-down); the autoscaler owns the count from there anyway.
+        assert low is not None and high is not None  # checked above: autoscaling needs both bounds
         number = min(max(number, low), high)
     return PoolSize(number, autoscaling_raw == "true", low, high, power), ()
 

@@ -306,7 +306,9 @@ def _datetime(ts: int) -> datetime:
 
 
 def _offset(key: str, ts: int) -> int:
-    return datetime.fromtimestamp(ts, ZoneInfo(key)).utcoffset() // SECOND
+    offset = datetime.fromtimestamp(ts, ZoneInfo(key)).utcoffset()
+    assert offset is not None  # a ZoneInfo always knows its offset
+    return offset // SECOND
 
 
 def _year_of_day(day: int) -> int:

@@ -11,7 +11,7 @@ WEBSITE_TIME_ZONE.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 UTC = UTC
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -58,7 +58,7 @@ class Ncrontab:
             day += timedelta(days=1)
         raise NcrontabError(f"schedule {self.text!r} never fires")
 
-    def _first_in_day(self, day, first: datetime | None) -> datetime | None:
+    def _first_in_day(self, day: date, first: datetime | None) -> datetime | None:
         for hour in self.hours:
             if first is not None and hour < first.hour:
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import pairwise
@@ -51,7 +52,7 @@ def week_transitions(schedule: Schedule, *, start: datetime, days: int = 7) -> l
 
 
 def week_chart(
-    rows: list[tuple[str, Schedule, tzinfo]],
+    rows: Sequence[tuple[str, Schedule, tzinfo]],
     *,
     start: datetime,
     days: int = 7,

@@ -163,16 +163,16 @@ def from_entity(entity: Mapping[str, object]) -> AuditRow:
         project=str(entity["Project"]),
         target=str(entity["Target"]),
         action=str(entity["Action"]),
-        result=Result(entity["Result"]),
+        result=Result(str(entity["Result"])),
         trigger=str(entity.get("Trigger", "schedule")),
         actor=str(entity.get("Actor", "")),
-        cluster=entity.get("Cluster"),
-        from_=entity.get("From"),
-        to=entity.get("To"),
-        reason=entity.get("Reason"),
-        error=entity.get("Error"),
-        duration_ms=entity.get("DurationMs"),
-        tick=entity.get("Tick"),
+        cluster=_text_or_none(entity.get("Cluster")),
+        from_=_text_or_none(entity.get("From")),
+        to=_text_or_none(entity.get("To")),
+        reason=_text_or_none(entity.get("Reason")),
+        error=_text_or_none(entity.get("Error")),
+        duration_ms=_int_or_none(entity.get("DurationMs")),
+        tick=_text_or_none(entity.get("Tick")),
         sequence=int(str(entity["RowKey"]).rsplit("-", 1)[-1]),
         scope=_scope(str(entity["RowKey"])),
     )
@@ -215,7 +215,7 @@ class AuditStore:
         # raised after (rows are upserts, so writing the whole set again is harmless).
         with ThreadPoolExecutor(max_workers=min(PARALLEL_BATCHES, len(batches))) as pool:
             futures = [pool.submit(self._table.submit_transaction, batch) for batch in batches]
-            errors = [f.exception() for f in futures if f.exception() is not None]
+            errors = [error for error in (f.exception() for f in futures) if error is not None]
         if errors:
             raise errors[0]
         return len(batches)
@@ -312,3 +312,15 @@ def _decode(token: str) -> tuple[str, str]:
     if isinstance(data, list) and len(data) == 2 and all(isinstance(part, str) for part in data):
         return data[0], data[1]
     raise AuditError("continuation is not one this API returned")
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int_or_none(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float | str):
+        return int(value)
+    raise ValueError(f"not a number: {value!r}")

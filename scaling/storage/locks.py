@@ -27,6 +27,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
@@ -96,7 +97,7 @@ class LockStore:
             expires=_utc(entity.get("Expires")),
             tick=entity.get("Tick"),
             done_tick_time=_utc(entity.get("DoneTickTime")),
-            etag=entity.metadata["etag"],
+            etag=str(entity.metadata["etag"]),
         )
 
     def acquire(self, cluster: ClusterId, *, owner: str, tick: str, tick_time: datetime, now: datetime) -> Lease:
@@ -108,7 +109,7 @@ class LockStore:
         if state is not None and state.done_tick_time is not None and tick_time <= state.done_tick_time:
             return _replace(lease, verdict=Verdict.DONE)
         held = state is not None and state.owner != FREE and state.expires is not None and state.expires > now
-        if held and state.owner != owner:
+        if held and state is not None and state.owner != owner:
             return _replace(lease, verdict=Verdict.HELD, holder=state.owner, holder_tick=state.tick)
         entity = {
             "PartitionKey": PARTITION,
@@ -139,7 +140,7 @@ class LockStore:
                 holder_tick=winner.tick if winner else None,
             )
         stolen = state.owner if state is not None and state.owner not in (FREE, owner) else None
-        if stolen:
+        if stolen and state is not None:
             log.warning("took over the expired lock of %s on %s (expired %s)", stolen, cluster.name, state.expires)
         return _replace(lease, etag=metadata["etag"], stolen_from=stolen)
 
@@ -177,7 +178,7 @@ class LockStore:
         return True
 
 
-def _replace(lease: Lease, **changes: object) -> Lease:
+def _replace(lease: Lease, **changes: Any) -> Lease:
     return replace(lease, **changes)
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
-from azure.data.tables import TableServiceClient, UpdateMode
+from azure.data.tables import TableEntity, TableServiceClient, UpdateMode
 
 from scaling.model import WorkloadRef
 from scaling.names import dns1123_label
@@ -41,7 +41,9 @@ class OverrideStore:
         each guarded by its ETag so an override renewed meanwhile is not lost. Only rows expired by the
         wall clock too are deleted: a replay with a future `now` (`reconcile --once --now ...`) must not
         wipe overrides that are still running."""
-        active, errors, expired = [], [], []
+        active: list[tuple[Override, TableEntity]] = []
+        expired: list[tuple[Override, TableEntity]] = []
+        errors: list[str] = []
         wall = datetime.now(UTC)
         for entity in self._table.list_entities():
             try:
@@ -110,7 +112,7 @@ def to_entity(override: Override) -> dict[str, object]:
 
 
 def from_entity(entity: Mapping[str, object]) -> Override:
-    target = parse_target(entity["Target"]) if entity.get("Target") else None
+    target = parse_target(str(entity["Target"])) if entity.get("Target") else None
     if target_key(target) != entity["RowKey"]:
         raise OverrideError(f"RowKey {entity['RowKey']!r} does not match Target {entity.get('Target')!r}")
     until, created = entity["Until"], entity["Created"]
@@ -119,11 +121,17 @@ def from_entity(entity: Mapping[str, object]) -> Override:
     replicas = entity.get("Replicas")
     return Override(
         project=dns1123_label(str(entity["PartitionKey"]), what="project"),
-        action=OverrideAction(entity["Action"]),
+        action=OverrideAction(str(entity["Action"])),
         until=as_utc(until),
         reason=str(entity.get("Reason") or ""),
         actor=str(entity.get("Actor") or ""),
         created=as_utc(created),
         target=target,
-        replicas=None if replicas is None else int(replicas),
+        replicas=None if replicas is None else _count(replicas),
     )
+
+
+def _count(value: object) -> int:
+    if isinstance(value, int | str):
+        return int(value)
+    raise OverrideError(f"Replicas must be a whole number, not {value!r}")

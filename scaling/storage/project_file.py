@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,7 +119,7 @@ def parse_text(text: str, *, source: str, json_format: bool) -> ScheduleFile:
     return ScheduleFile(rows=tuple(rows), errors=tuple(errors))
 
 
-def dump(rows: list[tuple[str, Mapping[str, object]]], *, fmt: str = "yaml") -> str:
+def dump(rows: Sequence[tuple[str, Mapping[str, object]]], *, fmt: str = "yaml") -> str:
     """A schedules file holding `rows` (name, columns) in the given order; columns in table order."""
     projects = {name: _ordered(columns) for name, columns in rows}
     if fmt == "json":
@@ -141,7 +141,7 @@ def _plain(value: object) -> object:
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[union-attr]
+        return str(value.isoformat())
     return str(value)
 
 

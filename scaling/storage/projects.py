@@ -83,7 +83,7 @@ class ProjectStore:
         rows = {}
         for entity in entities:
             columns = {k: _plain(v) for k, v in entity.items() if k not in ("PartitionKey", "RowKey")}
-            rows[entity["RowKey"]] = StoredRow(entity["RowKey"], columns, entity.metadata["etag"])
+            rows[entity["RowKey"]] = StoredRow(entity["RowKey"], columns, str(entity.metadata["etag"]))
         return rows
 
     def load(self) -> LoadedProjects:
@@ -154,14 +154,16 @@ class ProjectStore:
         )
 
     def _write_one(self, op: _Op) -> Conflict | None:
-        condition = {"etag": op.etag, "match_condition": MatchConditions.IfNotModified}
+        unchanged = MatchConditions.IfNotModified
         try:
             if op.kind == "create":
                 self._table.create_entity(op.entity)
             elif op.kind == "update":
-                self._table.update_entity(op.entity, mode=UpdateMode.REPLACE, **condition)
+                self._table.update_entity(op.entity, mode=UpdateMode.REPLACE, etag=op.etag, match_condition=unchanged)
             else:
-                self._table.delete_entity(partition_key=PARTITION, row_key=op.name, **condition)
+                self._table.delete_entity(
+                    partition_key=PARTITION, row_key=op.name, etag=op.etag, match_condition=unchanged
+                )
         except ResourceExistsError:
             return Conflict(op.name, "was created by someone else while importing; not overwritten")
         except ResourceModifiedError:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from scaling.model import Access, NodePoolAction, Project, ProjectError, ScheduleSpec, WorkloadKind, WorkloadSelector
 from scaling.names import InvalidName, agent_pool_name, cluster_id, dns1123_label, dns1123_subdomain
 from scaling.schedule.grammar import check_zone, parse_closed_dates, parse_holidays
-from scaling.schedule.hours import ScheduleError, parse
+from scaling.schedule.hours import Schedule, ScheduleError, parse
 
 PARTITION = "project"  # every project row lives in this partition; other partitions are not read
 COLUMNS = (
@@ -42,6 +42,8 @@ MAX_WARMUP_MINUTES = 720  # 12 hours: longer is a typo, not a slow GPU node
 NAME_COLUMN = "RowKey"  # the project name; in a schedules file, the key under `projects:`
 SCHEDULE_COLUMN = "Uptime/Downtime"  # reported when neither or both are set
 
+ALL_WORKLOADS: tuple[WorkloadSelector, ...] = ()  # an empty Workloads column: every workload listed
+NO_POOLS: tuple[str, ...] = ()
 T = TypeVar("T")
 
 
@@ -90,16 +92,16 @@ def row_to_project(name: str, row: Mapping[str, object]) -> Project:
             reader.error(column, _unknown_column(column))
     cluster = reader.required("Cluster", lambda v: cluster_id(_text(v)))
     namespaces = reader.required("Namespaces", lambda v: _items(v, lambda n: dns1123_label(n, what="namespace")))
-    workloads = reader.optional("Workloads", _selectors, ())
-    exclude = reader.optional("Exclude", _selectors, ())
-    node_pools = reader.optional("NodePools", lambda v: _items(v, agent_pool_name), ())
+    workloads = reader.optional("Workloads", _selectors, ALL_WORKLOADS)
+    exclude = reader.optional("Exclude", _selectors, ALL_WORKLOADS[:0])
+    node_pools = reader.optional("NodePools", lambda v: _items(v, agent_pool_name), NO_POOLS)
     node_pool_action = reader.optional("NodePoolAction", lambda v: _choice(v, NodePoolAction), NodePoolAction.ZERO)
     warmup = reader.optional("WarmupMinutes", _warmup, 0)
     access = reader.optional("Access", lambda v: _choice(v, Access), Access.API)
     enabled = reader.optional("Enabled", _bool, True)
     dry_run = reader.optional("DryRun", _bool, False)
     spec, schedule = _schedule(reader)
-    if reader.errors:
+    if reader.errors or schedule is None:
         raise InvalidRow(tuple(reader.errors))
     return Project(
         name=name,
@@ -159,26 +161,26 @@ class _Reader:
     def error(self, column: str, message: str) -> None:
         self.errors.append(ProjectError(project=self.name, column=column, message=message))
 
-    def check(self, column: str, value: object, read: Callable[[object], T]) -> T | None:
+    def check(self, column: str, value: object, read: Callable[[Any], T]) -> T | None:
         try:
             return read(value)
         except (InvalidName, ScheduleError, ValueError) as exc:
             self.error(column, str(exc))
             return None
 
-    def passes(self, column: str, value: object, read: Callable[[object], object]) -> bool:
+    def passes(self, column: str, value: object, read: Callable[[Any], object]) -> bool:
         before = len(self.errors)
         self.check(column, value, read)
         return len(self.errors) == before
 
-    def optional(self, column: str, read: Callable[[object], T], default: T) -> T:
+    def optional(self, column: str, read: Callable[[Any], T], default: T) -> T:
         value = self.row.get(column)
         if _blank(value):
             return default
         result = self.check(column, value, read)
         return default if result is None else result
 
-    def required(self, column: str, read: Callable[[object], T]) -> T:
+    def required(self, column: str, read: Callable[[Any], T]) -> T:
         value = self.row.get(column)
         if _blank(value):
             self.error(column, "is required and missing or empty")
@@ -189,7 +191,7 @@ class _Reader:
         return self.optional(column, lambda v: _text(v).strip(), None)
 
 
-def _schedule(reader: _Reader) -> tuple[ScheduleSpec, object]:
+def _schedule(reader: _Reader) -> tuple[ScheduleSpec, Schedule | None]:
     """The schedule columns: each of TimeZone / Holidays / ClosedDates checked on its own so an error
     names the right column, then the spec itself (with the defaults where a companion column is bad)."""
     uptime, downtime = reader.text("Uptime"), reader.text("Downtime")
