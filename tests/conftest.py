@@ -17,9 +17,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if basetemp is None or session.config.option.basetemp:
         return
     root = Path(basetemp).parent
-    with contextlib.suppress(OSError):  # not empty: another run is using it, or a test kept something on purpose
-        for leftover in [p for p in Path(basetemp).iterdir() if p.is_dir() and not any(p.iterdir())]:
-            leftover.rmdir()
-        Path(basetemp).rmdir()
-        (root / "pytest-current").unlink(missing_ok=True)
-        root.rmdir()
+    for leftover in [Path(basetemp), root / "pytest-current", root]:
+        # not empty: another run is using it, or a test kept something on purpose
+        with contextlib.suppress(OSError):
+            if leftover.is_symlink():
+                leftover.unlink()
+            elif leftover.is_dir():
+                for empty in [p for p in leftover.iterdir() if p.is_dir() and not any(p.iterdir())]:
+                    empty.rmdir()
+                leftover.rmdir()

@@ -235,11 +235,14 @@ tick(datetime.fromisoformat(sys.argv[5]), context=context)
 """
 
 
-def test_a_process_killed_between_the_workload_writes_and_the_pool_write_loses_no_size(settings, table_names, emu):
+def test_a_process_killed_between_the_workload_writes_and_the_pool_write_loses_no_size(
+    settings, table_names, emu, tmp_path
+):
     world = build_world(settings, table_names, emu, private_access=Access.API)
     originals = sizes(world.emu)
     world.emu.hang(30, cluster="aks-demo", **ARM_PUT)  # the pool PUT never gets an answer: kill meanwhile
     env = {**os.environ, "SCALING_STORAGE_CONNECTION": settings.storage_connection, **world.emu.env()}
+    env["TMPDIR"] = str(tmp_path)  # a killed process cannot clean up its temp files: keep them in tmp_path
     names = world.names
     process = subprocess.Popen(
         [

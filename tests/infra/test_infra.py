@@ -182,7 +182,7 @@ def test_resource_group_and_function_app_carry_the_azd_tags():
     assert "azd-env-name" in _literal_keys(MAIN.vars["tags"].value)
     assert "".join(t.text for t in iter_tokens(rg.get("tags"))) == "tags"
     app_tags = module_params(MAIN.modules["functionApp"]).get("tags")
-    keys = {key for obj in object_literals(app_tags.tokens) for key in obj}
+    keys = {key for obj in object_literals(app_tags.tokens) for key in obj.keys()}  # noqa: SIM118 - obj is not a dict
     assert "azd-service-name" in keys
     assert "'api'" in [t.text for t in app_tags.tokens]
 
