@@ -24,6 +24,26 @@ class NodePoolAction(StrEnum):
     NONE = "none"  # leave the pool alone; its autoscaler drains it
 
 
+class ChannelKind(StrEnum):
+    """Where a heads-up goes (scaling/notify)."""
+
+    TEAMS = "teams"  # a Teams Workflows webhook: an Adaptive Card
+    SLACK = "slack"  # a Slack incoming webhook: Block Kit
+    WEBHOOK = "webhook"  # any HTTPS endpoint: JSON signed with HMAC-SHA256
+
+
+@dataclass(frozen=True, order=True)
+class NotifyChannel:
+    """One `Notify` entry: `<kind>:<setting>`. The webhook URL is a secret, so the row names only the app
+    setting that holds it (a Key Vault reference in Azure), never the URL."""
+
+    kind: ChannelKind
+    setting: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.setting}"
+
+
 class WorkloadKind(StrEnum):
     DEPLOYMENT = "deployment"
     STATEFULSET = "statefulset"
@@ -80,6 +100,9 @@ class Project:
     access: Access = Access.API
     enabled: bool = True
     dry_run: bool = False
+    notify: tuple[NotifyChannel, ...] = ()  # heads-ups before scheduled down transitions
+    notify_minutes: int = 15  # the heads-up's lead time
+    notify_after: bool = False  # also a short message once the project went down
 
     def manages(self, ref: WorkloadRef) -> bool:
         """True when `ref` belongs to this project (namespace, Workloads and Exclude)."""

@@ -106,6 +106,7 @@ class Context:
     pools: PoolBackend
     notices: NoticeMemo = field(default_factory=NoticeMemo)
     views: KeptViews = field(default_factory=KeptViews)
+    notifications: object = None  # scaling.notify.store.NotifyStore: heads-ups sent (scaling/notifying.py)
 
     @classmethod
     def from_settings(
@@ -123,6 +124,7 @@ class Context:
         from scaling.clusters.kube import KubeApiBackend
         from scaling.clusters.nodepools import NodePoolBackend
         from scaling.clusters.runcommand import RunCommandBackend
+        from scaling.notify.store import NotifyStore
         from scaling.storage.projects import ProjectStore
         from scaling.storage.tables import ensure_tables, table_service
 
@@ -140,6 +142,7 @@ class Context:
                 Access.RUN_COMMAND: RunCommandBackend(clients, poll_interval=run_command_poll),
             },
             pools=NodePoolBackend(clients),
+            notifications=NotifyStore(service, names.notifications),
         )
 
 

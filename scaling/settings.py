@@ -39,6 +39,16 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"setting {name}={raw!r} is not a boolean (true/false)")
 
 
+def _public_url(env: Mapping[str, str]) -> str | None:
+    configured = (env.get("SCALING_PUBLIC_URL") or "").strip().rstrip("/")
+    if configured:
+        if not configured.startswith(("https://", "http://")):
+            raise SettingsError(f"setting SCALING_PUBLIC_URL={configured!r} must start with https://")
+        return configured
+    host = (env.get("WEBSITE_HOSTNAME") or "").strip()  # set by App Service / Functions
+    return f"https://{host}" if host else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """App settings. Secrets (connection strings, keys) are never logged: see `redacted()`."""
@@ -61,6 +71,11 @@ class Settings:
     dry_run: bool = False  # SCALING_DRY_RUN: global dry run
     log_level: str = "INFO"  # SCALING_LOG_LEVEL
     appinsights_connection: str | None = None  # APPLICATIONINSIGHTS_CONNECTION_STRING
+    link_key: str | None = None  # SCALING_LINK_KEY: signs heads-up / wake links (Key Vault reference)
+    link_key_previous: str | None = None  # SCALING_LINK_KEY_PREVIOUS: still accepted while rotating
+    public_url: str | None = None  # SCALING_PUBLIC_URL: where links point; else https://$WEBSITE_HOSTNAME
+    link_grace_minutes: int = 60  # SCALING_LINK_GRACE_MINUTES: heads-up links work this long after the transition
+    notify_concurrency: int = 32  # SCALING_NOTIFY_CONCURRENCY: webhook posts in flight
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,9 +102,14 @@ class Settings:
             dry_run=_bool(env, "SCALING_DRY_RUN", False),
             log_level=(env.get("SCALING_LOG_LEVEL") or "INFO").upper(),
             appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,
+            link_key=env.get("SCALING_LINK_KEY") or None,
+            link_key_previous=env.get("SCALING_LINK_KEY_PREVIOUS") or None,
+            public_url=_public_url(env),
+            link_grace_minutes=_int(env, "SCALING_LINK_GRACE_MINUTES", 60, low=0, high=24 * 60),
+            notify_concurrency=_int(env, "SCALING_NOTIFY_CONCURRENCY", 32, low=1, high=256),
         )
 
     def redacted(self) -> dict[str, object]:
         """The settings with every secret replaced, safe to log."""
-        secret = {"storage_connection", "api_key", "appinsights_connection"}
+        secret = {"storage_connection", "api_key", "appinsights_connection", "link_key", "link_key_previous"}
         return {name: ("***" if name in secret and value else value) for name, value in self.__dict__.items()}

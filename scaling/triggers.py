@@ -115,11 +115,22 @@ def run_timer(context: Any, now: datetime, *, tick_id: str | None = None, queue:
             reconcile.report_bad_rows(loaded.errors, now, context, tick_id)
             queue = queue or queue_client(context.settings)
             ensure_queue(queue)
-            return enqueue_tick(queue, clusters_of(loaded.projects), tick=tick_id, tick_time=now)
-        return reconcile.tick(now, context=context, tick_id=tick_id)
+            result: Any = enqueue_tick(queue, clusters_of(loaded.projects), tick=tick_id, tick_time=now)
+        else:
+            result = reconcile.tick(now, context=context, tick_id=tick_id)
     except Exception as exc:
         audit.keep([failed_tick_row(now, tick_id, exc)])
         raise
+    notify_after_tick(context, now, tick_id)
+    return result
+
+
+def notify_after_tick(context: Any, now: datetime, tick_id: str) -> None:
+    """Heads-ups due at `now`, once the tick's scaling writes are done (or its messages are queued): a slow
+    or dead webhook never holds a write back. Never raises."""
+    from scaling.notifying import notify_tick
+
+    notify_tick(context, now, tick_id=tick_id)
 
 
 _workers: dict[int, Worker] = {}

@@ -9,11 +9,22 @@ on canonical values: `row_to_project(name, project_to_row(p)) == p`.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from scaling.model import Access, NodePoolAction, Project, ProjectError, ScheduleSpec, WorkloadKind, WorkloadSelector
+from scaling.model import (
+    Access,
+    ChannelKind,
+    NodePoolAction,
+    NotifyChannel,
+    Project,
+    ProjectError,
+    ScheduleSpec,
+    WorkloadKind,
+    WorkloadSelector,
+)
 from scaling.names import InvalidName, agent_pool_name, cluster_id, dns1123_label, dns1123_subdomain
 from scaling.schedule.grammar import check_zone, parse_closed_dates, parse_holidays
 from scaling.schedule.hours import Schedule, ScheduleError, parse
@@ -35,10 +46,17 @@ COLUMNS = (
     "Access",
     "Enabled",
     "DryRun",
+    "Notify",
+    "NotifyMinutes",
+    "NotifyAfter",
 )
 # Set by Table Storage itself; never an operator's column.
 SYSTEM_COLUMNS = frozenset({"PartitionKey", "RowKey", "Timestamp"})
 MAX_WARMUP_MINUTES = 720  # 12 hours: longer is a typo, not a slow GPU node
+DEFAULT_NOTIFY_MINUTES = 15
+MAX_NOTIFY_MINUTES = 240  # a heads-up four hours ahead is forgotten by the time it matters
+MAX_CHANNELS = 5
+NOTIFY_SETTING = re.compile(r"NOTIFY_[A-Z0-9_]{1,100}")  # only settings made for this: never another secret
 NAME_COLUMN = "RowKey"  # the project name; in a schedules file, the key under `projects:`
 SCHEDULE_COLUMN = "Uptime/Downtime"  # reported when neither or both are set
 
@@ -100,6 +118,9 @@ def row_to_project(name: str, row: Mapping[str, object]) -> Project:
     access = reader.optional("Access", lambda v: _choice(v, Access), Access.API)
     enabled = reader.optional("Enabled", _bool, True)
     dry_run = reader.optional("DryRun", _bool, False)
+    notify = reader.optional("Notify", _channels, ())
+    notify_minutes = reader.optional("NotifyMinutes", _notify_minutes, DEFAULT_NOTIFY_MINUTES)
+    notify_after = reader.optional("NotifyAfter", _bool, False)
     spec, schedule = _schedule(reader)
     if reader.errors or schedule is None:
         raise InvalidRow(tuple(reader.errors))
@@ -117,6 +138,9 @@ def row_to_project(name: str, row: Mapping[str, object]) -> Project:
         access=access,
         enabled=enabled,
         dry_run=dry_run,
+        notify=notify,
+        notify_minutes=notify_minutes,
+        notify_after=notify_after,
     )
 
 
@@ -145,6 +169,12 @@ def project_to_row(project: Project) -> dict[str, object]:
             del row["NodePoolAction"]
         if project.warmup_minutes == 0:
             del row["WarmupMinutes"]
+    if project.notify:  # the notify columns only where the project notifies, or differs from the default
+        row["Notify"] = ", ".join(map(str, project.notify))
+    if project.notify or project.notify_minutes != DEFAULT_NOTIFY_MINUTES:
+        row["NotifyMinutes"] = project.notify_minutes
+    if project.notify_after:
+        row["NotifyAfter"] = True
     return {column: value for column, value in row.items() if value != ""}
 
 
@@ -295,6 +325,39 @@ def _warmup(value: object) -> int:
         value = int(value.strip())
     if not 0 <= value <= MAX_WARMUP_MINUTES:
         raise ValueError(f"{value} minutes is out of range; expected 0-{MAX_WARMUP_MINUTES}")
+    return value
+
+
+def _channels(value: object) -> tuple[NotifyChannel, ...]:
+    channels = _items(value, _channel)
+    if len(channels) > MAX_CHANNELS:
+        raise ValueError(f"{len(channels)} channels; at most {MAX_CHANNELS} are allowed")
+    return channels
+
+
+def _channel(text: str) -> NotifyChannel:
+    kind, colon, setting = text.partition(":")
+    kinds = " | ".join(k.value for k in ChannelKind)
+    if "://" in text or kind.strip().lower() in ("http", "https"):
+        raise ValueError(
+            "a webhook URL is a secret and never goes in a row: put it in an app setting named NOTIFY_<NAME> "
+            f"(a Key Vault reference in Azure) and write '<{kinds}>:NOTIFY_<NAME>' here"
+        )
+    if not colon or kind.strip().lower() not in {k.value for k in ChannelKind}:
+        raise ValueError(f"'{text}' is not '<{kinds}>:NOTIFY_<NAME>'")
+    setting = setting.strip()
+    if not NOTIFY_SETTING.fullmatch(setting):
+        raise ValueError(
+            f"'{setting}' is not an app setting name of the form NOTIFY_<NAME> (capitals, digits, underscores)"
+        )
+    return NotifyChannel(ChannelKind(kind.strip().lower()), setting)
+
+
+def _notify_minutes(value: object) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_NOTIFY_MINUTES:
+        raise ValueError(f"{value!r} is not a whole number of minutes from 1 to {MAX_NOTIFY_MINUTES}")
     return value
 
 

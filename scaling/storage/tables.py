@@ -24,6 +24,7 @@ class TableNames:
     overrides: str = "Overrides"
     audit: str = "Audit"
     locks: str = "Locks"
+    notifications: str = "Notifications"  # scaling/notify/store.py
 
     def all(self) -> tuple[str, ...]:
         return tuple(getattr(self, f.name) for f in fields(self))
