@@ -37,7 +37,15 @@ from scaling.names import ClusterId
 from scaling.notify.content import LinkSettings, Message, build_message
 from scaling.notify.deliver import Delivery, Policy, post, session
 from scaling.notify.formats import FormatError, Payload, slack_payload, teams_payload, webhook_payload
-from scaling.notify.headsup import Due, clusters_of, due_messages, summarise
+from scaling.notify.headsup import (
+    Due,
+    MessageKind,
+    clusters_of,
+    due_messages,
+    next_down,
+    project_override,
+    summarise,
+)
 from scaling.notify.links import LinkKeys
 from scaling.plan.actions import Result
 from scaling.plan.observed import ObservedCluster
@@ -193,6 +201,27 @@ def notify_tick(
     return report
 
 
+def send_test(context: Any, project: Project, now: datetime, *, tick_id: str | None = None) -> list[Sent]:
+    """A heads-up for `project`'s next down transition (or one `NotifyMinutes` from now) to every channel at
+    once, outside the exactly-once bookkeeping: to check a channel's setup. Audited as `notify-test`."""
+    notifier = notifier_of(context)
+    if notifier is None:
+        raise RuntimeError("this app has no Notifications table")
+    overrides = context.overrides.load(now, cleanup=False).active
+    down = next_down(project, project_override(project, overrides, now), now)
+    due = Due(project, MessageKind.HEADS_UP, down or now + timedelta(minutes=project.notify_minutes))
+    looks = _look([due], context, None)
+    summary = summarise(project, looks.get(project.cluster), notifier.prices)
+    links = link_settings(context.settings)
+    sent = []
+    for channel in project.notify:
+        message = build_message(due, summary, channel=str(channel), links=links, currency=notifier.prices.currency)
+        delivery = deliver(channel, message, notifier, delivery=f"{project.name}/test-{now:%Y%m%dT%H%M%SZ}/{channel}")
+        sent.append(Sent(project.name, "test", str(channel), delivery))
+    _audit(sent, [due], now, context, tick_id, action="notify-test")
+    return sent
+
+
 def _look(
     due: Sequence[Due], context: Any, observe: Callable[[ClusterId, Sequence[Project]], ObservedCluster] | None
 ) -> dict[ClusterId, ObservedCluster]:
@@ -252,16 +281,24 @@ def _payload(channel: NotifyChannel, message: Message, notifier: Notifier, deliv
     return webhook_payload(message, key=key.encode(), delivery=delivery, timestamp=int(time.time()))
 
 
-def _audit(sent: Sequence[Sent], due: Sequence[Due], now: datetime, context: Any, tick_id: str | None) -> None:
+def _audit(
+    sent: Sequence[Sent],
+    due: Sequence[Due],
+    now: datetime,
+    context: Any,
+    tick_id: str | None,
+    *,
+    action: str | None = None,
+) -> None:
     if not sent:
         return
-    kinds = {(d.project.name, d.key): d for d in due}
+    kinds = {(d.project.name, d.key): d for d in due} | {(d.project.name, "test"): d for d in due}
     rows = [
         AuditRow(
             time=now.astimezone(UTC),
             project=s.project,
             target=f"notify/{s.channel}",
-            action=f"notify-{kinds[(s.project, s.key)].kind.value}",
+            action=action or f"notify-{kinds[(s.project, s.key)].kind.value}",
             result=Result.OK if s.delivery.ok else Result.FAILED,
             trigger="schedule",
             actor="notify",

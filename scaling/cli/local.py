@@ -328,6 +328,26 @@ def start_emulator(stack: ExitStack, config: Path, delay: float | None) -> dict[
     return emulator.env()
 
 
+DEMO_CHANNELS = {"NOTIFY_DEMO_TEAMS": "/teams", "NOTIFY_DEMO_SLACK": "/slack", "NOTIFY_DEMO_WEBHOOK": "/webhook"}
+
+
+def start_receiver(stack: ExitStack, context: Any, env: Mapping[str, str]) -> Any:
+    """A local webhook receiver for the sample projects' channels that are not configured; None when all are."""
+    from collections import ChainMap
+
+    from scaling.notify.receiver import Receiver
+    from scaling.notifying import configure
+
+    if all(env.get(name) for name in DEMO_CHANNELS):
+        return None
+    receiver = Receiver().start()
+    stack.callback(receiver.stop)
+    demo = {name: receiver.url + path for name, path in DEMO_CHANNELS.items()}
+    demo["NOTIFY_DEMO_WEBHOOK_KEY"] = secrets.token_urlsafe(24)
+    configure(context, secrets=ChainMap(dict(env), demo))  # configured settings win over the receiver
+    return receiver
+
+
 def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None = None) -> int:
     """Run until Ctrl-C / SIGTERM; everything started here is stopped before returning."""
     import signal
@@ -357,15 +377,22 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
             shown = options.clusters.relative_to(ROOT) if options.clusters.is_relative_to(ROOT) else options.clusters
             started.append(f"AKS emulator ({shown})")
         key, generated = api_key_for(settings)
+        sock = bind(options.host, options.port)
+        stack.callback(sock.close)
+        url = url_of(sock)
         local = local_settings(Settings.from_env(merged), storage=storage, api_key=key)
+        local = dataclasses.replace(
+            local, link_key=local.link_key or secrets.token_urlsafe(32), public_url=local.public_url or url
+        )
         context = build_context(local)
         projects = import_if_empty(context, options.schedules)
         if projects.imported:
             started.append(f"imported {len(projects.names)} sample projects from {options.schedules.name}")
+        receiver = start_receiver(stack, context, env)
+        if receiver is not None:
+            started.append(f"webhook receiver on {receiver.url} (NOTIFY_DEMO_*: the samples' heads-ups land here)")
         app = create_app(lambda: context, local)
-        sock = bind(options.host, options.port)
-        stack.callback(sock.close)
-        url = url_of(sock)
+        app.state.local_receiver = receiver
 
         def tick(now: datetime) -> None:
             run_tick(context, now)

@@ -75,6 +75,7 @@ def create_app(
     auth: AuthConfig | None = None,
 ) -> FastAPI:
     """The API. `behind_functions_host`: the Functions host has already checked the function key."""
+    from scaling.api import notify as api_notify
     from scaling.api import projects as api_projects
     from scaling.api import reference as api_reference
     from scaling.api.docs import install_docs
@@ -131,6 +132,7 @@ def create_app(
     protected = [Depends(caller)]
     app.include_router(api_reference.router, dependencies=protected)
     app.include_router(api_projects.router, dependencies=protected)
+    app.include_router(api_notify.router, dependencies=protected)
     app.include_router(status_page.router)  # GET / (the status page checks the same auth itself), /api/v1/report
     app.include_router(link_routes.router)  # /link/*: the signed query is the credential
     install_docs(app)

@@ -28,6 +28,7 @@ class ProjectStatus:
     since: datetime | None = None
     next_local: tuple[datetime, bool] | None = None
     tick_errors: tuple[str, ...] = ()
+    wake_url: str | None = None  # a signed wake link (docs/notifications.md), when links are configured
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class StatusView:
     timeline: str = ""
     storage_error: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    received: tuple[Any, ...] | None = None  # local mode: what the webhook receiver got (scaling/notify)
 
 
 def render_page(view: StatusView, *, nonce: str = "") -> str:
@@ -86,6 +88,10 @@ def render_content(view: StatusView) -> str:
         f'<div class="svg-wrap">{view.timeline}</div></section>'
     )
     parts.append(_audit(view))
+    if view.received is not None:
+        from scaling.page.received_html import received_section
+
+        parts.append(received_section(view.received))
     parts.append("</div>")
     return "".join(parts)
 
@@ -145,6 +151,8 @@ def _project_row(status: ProjectStatus, now: datetime) -> str:
         )
     tags = (("disabled", not v.enabled), ("dry-run", v.dry_run))
     flags = "".join(f' <span class="tag">{t}</span>' for t, on in tags if on)
+    if status.wake_url:
+        flags += f' <a class="wake" href="{escape(status.wake_url)}" target="_blank" rel="noopener">wake link</a>'
     if status.next_local:
         at, up = status.next_local
         nxt = (

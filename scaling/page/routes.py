@@ -175,6 +175,7 @@ def status_page(
     from scaling.api.service import service_of
 
     view = gather(service_of(request).backend, now, options)
+    view = with_notify_parts(view, request.app.state, now)
     html = render_content(view) if fragment else render_page(view, nonce=nonce)
     return HTMLResponse(html, headers=_no_store(nonce))
 
@@ -286,6 +287,32 @@ def savings_report(
     data = report.as_dict()
     data["notes"] = notes + data["notes"]
     return ReportResponse(report=SavingsView.model_validate(data), timestamp=now)
+
+
+def with_notify_parts(view: StatusView, state: Any, now: datetime) -> StatusView:
+    """Each project's signed wake link (when links are configured) and, in local mode, the receiver's messages."""
+    from dataclasses import replace
+
+    from scaling.notify.links import LinkAction, LinkKeys, make_link
+
+    settings = state.settings
+    keys = LinkKeys.from_settings(settings.link_key, settings.link_key_previous)
+    if keys is not None and settings.public_url:
+        expires = now + timedelta(hours=12)
+        statuses = tuple(
+            replace(
+                s,
+                wake_url=make_link(s.view.name, LinkAction.WAKE, expires=expires, channel="page").url(
+                    settings.public_url, keys
+                ),
+            )
+            for s in view.projects
+        )
+        view = replace(view, projects=statuses)
+    receiver = getattr(state, "local_receiver", None)
+    if receiver is not None:
+        view = replace(view, received=tuple(receiver.messages()))
+    return view
 
 
 def _prices_path() -> str | None:

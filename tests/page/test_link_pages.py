@@ -12,9 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from scaling import notifying
 from scaling.api.auth import AuthConfig
 from scaling.notify.links import LinkAction, LinkKeys, make_link
+from scaling.notify.receiver import Receiver
 from scaling.page.app import create_app
+from scaling.storage.rows import row_to_project
 from tests.fixtures.api_world import AUTH, KEY, NOW, world  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration
@@ -132,3 +135,34 @@ def test_a_wake_with_an_unoffered_duration_is_refused(app):
     wake = make_link("project-a", LinkAction.WAKE, expires=DOWN + timedelta(hours=12), channel="page")
     assert client.post(path_of(wake), data={"hours": "72"}).status_code == 400
     assert override_of(client) is None
+
+
+def test_the_status_page_offers_each_project_a_signed_wake_link_and_in_local_mode_what_was_received(app):
+    client, w = app
+    client.app.state.local_receiver = Receiver().start()
+    try:
+        page = client.get("/?fragment=1", headers=AUTH)
+        assert page.status_code == 200
+        assert page.text.count('class="wake" href="http://testserver/link/') == 4
+        assert "Received by the local webhook receiver" in page.text
+    finally:
+        client.app.state.local_receiver.stop()
+
+
+def test_notify_test_sends_the_heads_up_to_every_channel_now(app):
+    client, w = app
+    with Receiver() as receiver:
+        secrets = {"NOTIFY_T": receiver.url + "/teams", "NOTIFY_W": receiver.url + "/webhook", "NOTIFY_W_KEY": "k" * 16}
+        notifying.configure(w.context, secrets=secrets)
+        row = dict(w.context.projects.read()["project-a"].columns)
+        row["Notify"] = "teams:NOTIFY_T, webhook:NOTIFY_W, slack:NOTIFY_UNSET"
+        w.context.projects.upsert([row_to_project("project-a", row)])
+        answer = client.post("/api/v1/projects/project-a/notify-test", headers=AUTH)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["message"] == "Heads-up for project-a sent to 2 of 3 channels"
+        assert [d["ok"] for d in body["deliveries"]] == [True, True, False]
+        assert receiver.url not in answer.text
+        assert len(receiver.messages()) == 2
+        page = client.get("/?fragment=1", headers=AUTH)
+        assert "wake link" in page.text
