@@ -9,16 +9,17 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from adaptive_cards.card import ActionOpenUrl, AdaptiveCard, Fact, FactSet, TextBlock
+from adaptive_cards.types import FontSize, FontWeight
 from adaptive_cards.validation import CardValidatorFactory
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, HeaderBlock, SectionBlock
 from slack_sdk.models.blocks.basic_components import MarkdownTextObject
 
 from scaling.notify.content import Message
 
-TEAMS_CARD_VERSION = "1.5"  # what Teams renders (adaptive-cards-py's MicrosoftTeams target)
+TEAMS_CARD_VERSION: Final = "1.5"  # what Teams renders (adaptive-cards-py's MicrosoftTeams target)
 SIGNATURE_HEADER = "X-AKS-Hours-Signature"
 TIMESTAMP_HEADER = "X-AKS-Hours-Timestamp"
 DELIVERY_HEADER = "X-AKS-Hours-Delivery"
@@ -38,7 +39,7 @@ class Payload:
 def teams_card(message: Message) -> AdaptiveCard:
     """The Adaptive Card; FormatError when the Teams validator refuses it."""
     builder = AdaptiveCard.new().version(TEAMS_CARD_VERSION)
-    builder.add_item(TextBlock(text=message.title, wrap=True, weight="bolder", size="medium"))
+    builder.add_item(TextBlock(text=message.title, wrap=True, weight=FontWeight.BOLDER, size=FontSize.MEDIUM))
     builder.add_item(TextBlock(text=message.text, wrap=True))
     builder.add_item(FactSet(facts=[Fact(title=name, value=value) for name, value in message.facts]))
     if message.buttons:

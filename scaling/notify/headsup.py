@@ -107,7 +107,7 @@ def due_messages(projects: Sequence[Project], overrides: Sequence[Override], now
         if project.notify_after and override is None:
             went = [at for at, up in project.schedule.transitions(now - AFTER_WINDOW, now) if not up]
             if went and went[-1] <= now and not project.schedule.is_up(now):
-                due.append(Due(project, MessageKind.AFTER, _utc(went[-1])))
+                due.append(Due(project, MessageKind.AFTER, went[-1].astimezone(UTC)))
     return due
 
 

@@ -53,14 +53,14 @@ def progress(project: Project, seen: ObservedCluster) -> Progress:
             pools.append(PoolProgress(name, nodes, pool.provisioning_state, ready))
     mine = [w for w in seen.workloads if project.manages(w.ref) and not w.excluded]
     wanted = [w for w in mine if w.replicas > 0]
-    ready = sum(1 for w in wanted if w.ready_replicas >= w.replicas)
+    ready_count = sum(1 for w in wanted if w.ready_replicas >= w.replicas)
     if not all(p.ready for p in pools):
         stage = STAGES[0] if not any(p.ready for p in pools) else STAGES[1]
-    elif not wanted or ready < len(wanted):
+    elif not wanted or ready_count < len(wanted):
         stage = STAGES[2]
     else:
         stage = "ready"
-    return Progress(stage, tuple(pools), ready, len(wanted))
+    return Progress(stage, tuple(pools), ready_count, len(wanted))
 
 
 def eta(measured: Sequence[float], started: datetime, now: datetime, *, gpu: bool = False) -> tuple[datetime, bool]:

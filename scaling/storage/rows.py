@@ -62,6 +62,7 @@ SCHEDULE_COLUMN = "Uptime/Downtime"  # reported when neither or both are set
 
 ALL_WORKLOADS: tuple[WorkloadSelector, ...] = ()  # an empty Workloads column: every workload listed
 NO_POOLS: tuple[str, ...] = ()
+NO_CHANNELS: tuple[NotifyChannel, ...] = ()
 T = TypeVar("T")
 
 
@@ -118,7 +119,7 @@ def row_to_project(name: str, row: Mapping[str, object]) -> Project:
     access = reader.optional("Access", lambda v: _choice(v, Access), Access.API)
     enabled = reader.optional("Enabled", _bool, True)
     dry_run = reader.optional("DryRun", _bool, False)
-    notify = reader.optional("Notify", _channels, ())
+    notify = reader.optional("Notify", _channels, NO_CHANNELS)
     notify_minutes = reader.optional("NotifyMinutes", _notify_minutes, DEFAULT_NOTIFY_MINUTES)
     notify_after = reader.optional("NotifyAfter", _bool, False)
     spec, schedule = _schedule(reader)

@@ -17,7 +17,6 @@ from scaling.notify.formats import SIGNATURE_HEADER, TIMESTAMP_HEADER, check_sig
 from scaling.notify.receiver import Receiver
 from scaling.storage.rows import row_to_project
 from scaling.triggers import run_timer
-from tests.fixtures.api_world import world  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +33,7 @@ def receiver():
 
 
 @pytest.fixture
-def notifying_world(world, receiver):  # noqa: F811 - fixture
+def notifying_world(world, receiver):
     row = dict(world.context.projects.read()["project-a"].columns)
     row.update(Notify="teams:NOTIFY_T, slack:NOTIFY_S, webhook:NOTIFY_W", NotifyMinutes=15)
     world.context.projects.upsert([row_to_project("project-a", row)])

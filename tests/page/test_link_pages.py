@@ -18,7 +18,7 @@ from scaling.notify.links import LinkAction, LinkKeys, make_link
 from scaling.notify.receiver import Receiver
 from scaling.page.app import create_app
 from scaling.storage.rows import row_to_project
-from tests.fixtures.api_world import AUTH, KEY, NOW, world  # noqa: F401 - fixture
+from tests.fixtures.api_world import AUTH, KEY, NOW
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ DOWN = NOW.replace(hour=18)  # project-a goes down at 19:00 Berlin
 
 
 @pytest.fixture
-def app(world):  # noqa: F811 - fixture
+def app(world):
     settings = dataclasses.replace(world.settings, link_key=LINK_KEY, public_url="http://testserver")
     auth = AuthConfig(api_key=KEY, behind_functions_host=False, trust_principal_header=False)
     world.clock.now = DOWN - timedelta(minutes=10)
@@ -52,25 +52,25 @@ def override_of(client, project="project-a"):
 
 
 def test_a_get_shows_what_until_when_and_the_cost_and_changes_nothing(app):
-    client, w = app
+    client, world = app
     page = client.get(path_of(keep_1h()))
     assert page.status_code == 200
     assert "Keep project-a up until 20:00" in page.text and "What it costs" in page.text
     assert page.headers["Referrer-Policy"] == "no-referrer" and page.headers["Cache-Control"] == "no-store"
     client.head(path_of(keep_1h()))
     assert override_of(client) is None
-    assert not [r for r in w.audit_rows("project-a") if r.action.startswith("override")]
+    assert not [r for r in world.audit_rows("project-a") if r.action.startswith("override")]
 
 
 def test_the_post_applies_an_override_by_the_links_channel(app):
-    client, w = app
+    client, world = app
     done = client.post(path_of(keep_1h()))
     assert done.status_code == 200, done.text
     assert 'id="done"' in done.text
     override = override_of(client)
     assert (override["action"], override["actor"]) == ("up", "link:teams:NOTIFY_T")
     assert override["until"].startswith("2026-11-24T19:00")
-    assert any(r.action == "override-set" and r.actor == "link:teams:NOTIFY_T" for r in w.audit_rows("project-a"))
+    assert any(r.action == "override-set" and r.actor == "link:teams:NOTIFY_T" for r in world.audit_rows("project-a"))
 
 
 def test_let_it_go_now_holds_the_project_down(app):
@@ -106,9 +106,9 @@ def test_a_refused_link_gets_a_clear_page_and_changes_nothing(app, path, status,
 
 
 def test_the_wake_link_asks_how_long_then_follows_the_wake_up_to_ready(app):
-    client, w = app
-    w.clock.now = DOWN + timedelta(hours=3)  # 22:00 Berlin: down
-    w.tick()
+    client, world = app
+    world.clock.now = DOWN + timedelta(hours=3)  # 22:00 Berlin: down
+    world.tick()
     wake = make_link("project-a", LinkAction.WAKE, expires=DOWN + timedelta(hours=12), channel="page")
     choice = client.get(path_of(wake))
     assert 'name="hours"' in choice.text and override_of(client) is None
@@ -121,13 +121,13 @@ def test_the_wake_link_asks_how_long_then_follows_the_wake_up_to_ready(app):
     assert first["stage"] in ("pools starting", "nodes ready", "workloads ready", "ready")
     assert first["eta"] and first["detail"]
     for _ in range(120):  # the emulator brings the pool's nodes and the pods up in its own (short) time
-        w.clock.advance(seconds=30)
+        world.clock.advance(seconds=30)
         state = client.get(progress_url).json()
         if state["stage"] == "ready":
             break
         time.sleep(0.25)
     assert state["stage"] == "ready", state
-    assert w.context.notifications.wake_seconds("project-a")
+    assert world.context.notifications.wake_seconds("project-a")
 
 
 def test_a_wake_with_an_unoffered_duration_is_refused(app):
@@ -138,7 +138,7 @@ def test_a_wake_with_an_unoffered_duration_is_refused(app):
 
 
 def test_the_status_page_offers_each_project_a_signed_wake_link_and_in_local_mode_what_was_received(app):
-    client, w = app
+    client, world = app
     client.app.state.local_receiver = Receiver().start()
     try:
         page = client.get("/?fragment=1", headers=AUTH)
@@ -150,13 +150,13 @@ def test_the_status_page_offers_each_project_a_signed_wake_link_and_in_local_mod
 
 
 def test_notify_test_sends_the_heads_up_to_every_channel_now(app):
-    client, w = app
+    client, world = app
     with Receiver() as receiver:
         secrets = {"NOTIFY_T": receiver.url + "/teams", "NOTIFY_W": receiver.url + "/webhook", "NOTIFY_W_KEY": "k" * 16}
-        notifying.configure(w.context, secrets=secrets)
-        row = dict(w.context.projects.read()["project-a"].columns)
+        notifying.configure(world.context, secrets=secrets)
+        row = dict(world.context.projects.read()["project-a"].columns)
         row["Notify"] = "teams:NOTIFY_T, webhook:NOTIFY_W, slack:NOTIFY_UNSET"
-        w.context.projects.upsert([row_to_project("project-a", row)])
+        world.context.projects.upsert([row_to_project("project-a", row)])
         answer = client.post("/api/v1/projects/project-a/notify-test", headers=AUTH)
         assert answer.status_code == 200, answer.text
         body = answer.json()
