@@ -4,6 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PORT ?= 7071
 
 .PHONY: setup run test lint bench clean
 
@@ -21,9 +22,10 @@ node_modules/.installed: package.json package-lock.json
 
 # The app on its local defaults: Azurite and the AKS emulator started for you, the sample schedules
 # loaded, one tick run at once (so the demo cluster matches the schedules), then the API and an
-# in-process timer served on http://127.0.0.1:7071.
+# in-process timer served on http://127.0.0.1:$(PORT) (`make run PORT=8080`). While it runs, commands in
+# this checkout (`python -m scaling override list`) read its settings from .run/local.settings.json.
 run: setup
-	$(PY) -m scaling serve --tick-now
+	$(PY) -m scaling serve --tick-now --port $(PORT)
 
 # Lint, format, types and the layer rules (docs/architecture.md); `make test` runs it first.
 lint: setup

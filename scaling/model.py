@@ -97,6 +97,7 @@ class Project:
     node_pools: tuple[str, ...] = ()
     node_pool_action: NodePoolAction = NodePoolAction.ZERO
     warmup_minutes: int = 0
+    max_override_hours: int | None = None  # MaxOverrideHours; None: SCALING_MAX_OVERRIDE_HOURS
     access: Access = Access.API
     enabled: bool = True
     dry_run: bool = False

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from scaling import free_text
+from scaling import free_text, when
 from scaling.model import Project, WorkloadKind, WorkloadRef
 from scaling.names import dns1123_label, dns1123_subdomain
 
@@ -110,7 +110,8 @@ def new_override(
     actor: str,
     now: datetime,
     max_hours: int,
-    until: datetime | None = None,
+    until: datetime | str | None = None,
+    duration: timedelta | str | None = None,
     target: WorkloadRef | str | None = None,
     replicas: int | None = None,
     max_replicas: int = 50,
@@ -118,7 +119,9 @@ def new_override(
     """A validated override for `project`; OverrideError says which field is wrong and why.
 
     `until` defaults to the project's next schedule change (so "down now" lasts until business hours
-    would have ended anyway), capped at `max_hours` (SCALING_MAX_OVERRIDE_HOURS)."""
+    would have ended anyway), capped at the project's MaxOverrideHours, else `max_hours`
+    (SCALING_MAX_OVERRIDE_HOURS). `until` may be typed text (`22:00` in the project's zone, see
+    scaling/when.py); `duration` (`2h`) counts from `now`."""
     if now.tzinfo is None:
         raise OverrideError("now must be timezone-aware")
     try:
@@ -140,19 +143,7 @@ def new_override(
             )
     elif replicas is not None:
         raise OverrideError(f"replicas is only allowed with action replicas, not {action.value}")
-    limit = now + timedelta(hours=max_hours)
-    if until is None:
-        change = project.schedule.next_change(now)
-        until = limit if change is None else min(change, limit)
-    else:
-        if until.tzinfo is None:
-            raise OverrideError(f"until {until.isoformat()} has no time zone; give an offset or Z")
-        if until <= now:
-            raise OverrideError(f"until {until.isoformat()} is not in the future")
-        if until > limit:
-            raise OverrideError(
-                f"until {until.isoformat()} is more than {max_hours} hours ahead (SCALING_MAX_OVERRIDE_HOURS)"
-            )
+    until = resolve_until(project, now=now, max_hours=max_hours, until=until, duration=duration)
     return Override(
         project=project.name,
         action=action,
@@ -163,6 +154,59 @@ def new_override(
         target=ref,
         replicas=replicas,
     )
+
+
+def cap_hours(project: Project, max_hours: int) -> tuple[int, str]:
+    """The longest override `project` may have, and the setting that says so (named in errors)."""
+    own = getattr(project, "max_override_hours", None)
+    if own:
+        return own, f"the project's MaxOverrideHours column ({own})"
+    return max_hours, (
+        f"SCALING_MAX_OVERRIDE_HOURS={max_hours}; set the project's MaxOverrideHours column to allow longer"
+    )
+
+
+def resolve_until(
+    project: Project,
+    *,
+    now: datetime,
+    max_hours: int,
+    until: datetime | str | None = None,
+    duration: timedelta | str | None = None,
+) -> datetime:
+    """The end of an override from what was typed: until / for / neither (the next schedule change)."""
+    zone = project.schedule.zone  # type: ignore[attr-defined]
+    hours, setting = cap_hours(project, max_hours)
+    limit = now + timedelta(hours=hours)
+    if until is not None and duration is not None:
+        raise OverrideError("give until or for, not both")
+    try:
+        if isinstance(duration, str):
+            duration = when.parse_duration(duration)
+        if isinstance(until, str):
+            until = when.parse_until(until, now=now, zone=zone)
+    except when.WhenError as error:
+        raise OverrideError(str(error)) from None
+    if duration is not None:
+        if duration > timedelta(hours=hours):
+            raise OverrideError(f"for {_span(duration)} is longer than {hours} hours ({setting})")
+        return (now + duration).astimezone(UTC)
+    if until is None:
+        change = project.schedule.next_change(now)  # type: ignore[attr-defined]
+        return (limit if change is None else min(change, limit)).astimezone(UTC)
+    if until.tzinfo is None:
+        raise OverrideError(f"until {until.isoformat()} has no time zone; give an offset or Z")
+    shown = when.local_text(until, zone)
+    if until <= now:
+        raise OverrideError(f"until {shown} is not in the future (now {when.local_text(now, zone)})")
+    if until > limit:
+        raise OverrideError(f"until {shown} is more than {hours} hours ahead ({setting})")
+    return until.astimezone(UTC)
+
+
+def _span(value: timedelta) -> str:
+    minutes = int(value.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes % 60 else f"{minutes // 60}h"
 
 
 def as_utc(value: datetime) -> datetime:

@@ -89,7 +89,23 @@ class ScaleUpRequest(_Request):
 class OverrideRequest(_Request):
     action: Literal["up", "down"]
     reason: Reason
-    until: Instant | None = Field(None, description="When the override ends (default: the next schedule change).")
+    until: str | None = Field(
+        None,
+        max_length=64,
+        description="When the override ends, as people type it: `22:00` (the next 22:00 in the project's time "
+        "zone), `tomorrow 09:00`, `Fri 18:00`, `2026-12-24 12:00` (local), or ISO 8601 with an offset. "
+        "Default: the next schedule change.",
+        examples=["22:00", "2026-12-24T12:00:00Z"],
+    )
+    for_: str | None = Field(
+        None,
+        alias="for",
+        max_length=64,
+        description="How long the override lasts from now (`2h`, `90m`, `1h30m`, `3d`, `PT2H`); instead of until.",
+        examples=["2h"],
+    )
+
+    model_config = ConfigDict(extra="forbid", strict=False, populate_by_name=True)
 
 
 class ErrorBody(BaseModel):

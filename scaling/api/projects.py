@@ -23,7 +23,7 @@ from scaling.api.models import (
     rfc3339,
 )
 from scaling.api.service import service_of
-from scaling.api.views import check_until, check_year, override_view, to_override
+from scaling.api.views import check_year, override_view, to_override
 from scaling.override import OverrideError, parse_target
 from scaling.schedule.timeline import week_transitions
 from scaling.storage.audit import DEFAULT_DAYS
@@ -69,10 +69,9 @@ def get_project(project: ProjectParam, request: Request) -> ProjectResponse:
 def set_override(
     project: ProjectParam, body: OverrideRequest, request: Request, who: Caller = Depends(caller)
 ) -> OverrideResponse:
-    """Hold the whole project up or down until `until` (default: its next schedule change), applied at once."""
+    """Hold the whole project up or down until `until` or `for` a while (default: its next schedule change),
+    applied at once. `until` is read in the project's time zone unless it carries an offset."""
     now = request.app.state.clock()
-    max_hours = request.app.state.settings.max_override_hours
-    check_until(body.until, now, max_hours)
     service = service_of(request)
     loaded = service.project(project)
     override = to_override(
@@ -82,11 +81,16 @@ def set_override(
         actor=who.actor,
         now=now,
         until=body.until,
+        duration=body.for_,
         settings=request.app.state.settings,
     )
     applied = service.apply_override(loaded, override, now, who)
+    local = override.until.astimezone(loaded.schedule.zone)
     return OverrideResponse(
-        message=applied.message(f"Project {loaded.name} held {body.action} until {rfc3339(override.until)}"),
+        message=applied.message(
+            f"Project {loaded.name} held {body.action} until {rfc3339(override.until)} "
+            f"({local:%a %d %b %H:%M} {loaded.schedule.timezone})"
+        ),
         override=override_view(override),
         results=applied.lines(),
         timestamp=now,

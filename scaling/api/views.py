@@ -58,8 +58,9 @@ def to_override(
     reason: str,
     actor: str,
     now: datetime,
-    until: datetime | None,
+    until: datetime | str | None,
     settings: Settings,
+    duration: str | None = None,
     target: WorkloadRef | None = None,
     replicas: int | None = None,
 ) -> Override:
@@ -74,6 +75,7 @@ def to_override(
             now=now,
             max_hours=settings.max_override_hours,
             until=until,
+            duration=duration,
             target=target,
             replicas=replicas,
             max_replicas=settings.max_replicas,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
+from scaling.cli import local_state
 from scaling.settings import Settings, SettingsError
 from scaling.storage.tables import StorageNotConfigured, TableNames, ensure_tables, table_service
 
@@ -77,7 +78,9 @@ class Context:
         try:
             service = table_service(self.settings())
         except StorageNotConfigured as exc:
-            raise CliError(str(exc), STORAGE) from None
+            raise CliError(
+                f"{exc}; or start `make run` in this checkout (commands read its settings)", STORAGE
+            ) from None
         except ValueError as exc:  # a malformed connection string; the SDK's message holds no key
             raise CliError(f"Table Storage connection string is malformed: {exc}", STORAGE) from None
         self.storage_url = service.url
@@ -125,10 +128,13 @@ def main(
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # --help (0) and usage errors (2): return the code instead of exiting
         return exit_.code if isinstance(exit_.code, int) else USAGE
+    if env is None or local_state.PATH_SETTING in env:
+        # A running `make run` in this checkout: its settings, unless the environment names storage itself.
+        env, _ = local_state.with_local_state(os.environ if env is None else env)
     ctx = Context(
         stdout=stdout,
         stderr=stderr,
-        env=os.environ if env is None else env,
+        env=env,
         table_names=table_names or TableNames(),
     )
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
+
+from scaling import when
 
 from scaling.storage.audit import AuditError, AuditRow, AuditStore
 from scaling.storage.tables import StorageNotConfigured, ensure_tables, table_service
@@ -18,9 +20,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--project", help="only this project's rows")
     parser.add_argument(
-        "--since", type=instant, help="from this instant (ISO 8601 with offset, e.g. 2026-11-30T00:00Z)"
+        "--since",
+        type=ago,
+        help="from this long ago (2h, 30m, 7d) or this instant (ISO 8601 with offset, e.g. 2026-11-30T00:00Z)",
     )
-    parser.add_argument("--until", type=instant, help="before this instant (ISO 8601 with offset)")
+    parser.add_argument("--until", type=ago, help="before this long ago (1h) or this instant (ISO 8601 with offset)")
     parser.add_argument("--limit", type=int, default=100, help="at most this many rows (default 100)")
     parser.add_argument("--json", action="store_true", help="one JSON array instead of a table")
     parser.set_defaults(handler=run)
@@ -35,6 +39,14 @@ def instant(text: str) -> datetime:
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no offset; add Z or +HH:MM")
     return value
+
+
+def ago(text: str) -> datetime:
+    """An argparse type: a duration before now (`2h`) or an ISO 8601 instant with an offset."""
+    try:
+        return when.parse_since(text, now=datetime.now(UTC))
+    except when.WhenError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def tables(ctx):

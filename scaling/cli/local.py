@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from scaling.cli import local_state
 from scaling.schedule.ncrontab import Ncrontab
 from scaling.settings import Settings
 
@@ -229,6 +230,8 @@ def banner(
     example: str,
     timer: str,
     next_run: datetime,
+    export: str = "",
+    state_file: str = "",
 ) -> str:
     """What `serve` prints once it listens: URLs, the key, the projects, and curl examples to paste."""
     auth = f'-H "Authorization: Bearer {key}"'
@@ -243,6 +246,13 @@ def banner(
         f"  timer:               '{timer}' (NCRONTAB, UTC); next tick {next_run:%Y-%m-%d %H:%M:%S}Z",
     ]
     lines += [f"  started:             {item}" for item in started]
+    if export:
+        lines += [
+            "",
+            f"Commands in this checkout (python -m scaling ...) find these settings in {state_file} by themselves;",
+            "elsewhere, paste:",
+            f"  {export}",
+        ]
     if projects:
         lines += ["", "Projects (by their schedules; GET /api/v1/projects shows the clusters' actual state):"]
         lines += [f"  {line}" for line in projects]
@@ -372,8 +382,11 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
             storage = start_azurite(stack)
             started.append("Azurite (in memory; its data goes when serve stops)")
         merged = dict(env)
+        shared: dict[str, str] = {"SCALING_STORAGE_CONNECTION": storage} if storage else {}
         if needs_emulator(env):
-            merged.update(start_emulator(stack, options.clusters, options.emulator_delay))
+            emulator_env = start_emulator(stack, options.clusters, options.emulator_delay)
+            merged.update(emulator_env)
+            shared.update(emulator_env)
             shown = options.clusters.relative_to(ROOT) if options.clusters.is_relative_to(ROOT) else options.clusters
             started.append(f"AKS emulator ({shown})")
         key, generated = api_key_for(settings)
@@ -393,6 +406,10 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
             started.append(f"webhook receiver on {receiver.url} (NOTIFY_DEMO_*: the samples' heads-ups land here)")
         app = create_app(lambda: context, local)
         app.state.local_receiver = receiver
+        shared.update(SCALING_API_KEY=key, SCALING_URL=url)
+        state_path = local_state.path_of(env)
+        local_state.write(state_path, shared)
+        stack.callback(local_state.remove, state_path)
 
         def tick(now: datetime) -> None:
             run_tick(context, now)
@@ -413,6 +430,8 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
                 example=example_project(loaded),
                 timer=settings.timer_schedule,
                 next_run=timer.next_run(),
+                export=local_state.export_line(shared),
+                state_file=_shown(state_path),
             ),
             out,
         )
@@ -421,6 +440,10 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
             server.run(sockets=[sock])
     echo("aks-hours stopped.", out)
     return 0
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

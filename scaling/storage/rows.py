@@ -43,6 +43,7 @@ COLUMNS = (
     "Holidays",
     "ClosedDates",
     "WarmupMinutes",
+    "MaxOverrideHours",
     "Access",
     "Enabled",
     "DryRun",
@@ -52,6 +53,7 @@ COLUMNS = (
 )
 # Set by Table Storage itself; never an operator's column.
 SYSTEM_COLUMNS = frozenset({"PartitionKey", "RowKey", "Timestamp"})
+MAX_OVERRIDE_HOURS = 24 * 31  # a month: longer is a project out of the app's hands (Enabled: false)
 MAX_WARMUP_MINUTES = 720  # 12 hours: longer is a typo, not a slow GPU node
 DEFAULT_NOTIFY_MINUTES = 15
 MAX_NOTIFY_MINUTES = 240  # a heads-up four hours ahead is forgotten by the time it matters
@@ -116,6 +118,7 @@ def row_to_project(name: str, row: Mapping[str, object]) -> Project:
     node_pools = reader.optional("NodePools", lambda v: _items(v, agent_pool_name), NO_POOLS)
     node_pool_action = reader.optional("NodePoolAction", lambda v: _choice(v, NodePoolAction), NodePoolAction.ZERO)
     warmup = reader.optional("WarmupMinutes", _warmup, 0)
+    max_override = reader.optional("MaxOverrideHours", _override_hours, None)
     access = reader.optional("Access", lambda v: _choice(v, Access), Access.API)
     enabled = reader.optional("Enabled", _bool, True)
     dry_run = reader.optional("DryRun", _bool, False)
@@ -136,6 +139,7 @@ def row_to_project(name: str, row: Mapping[str, object]) -> Project:
         node_pools=node_pools,
         node_pool_action=node_pool_action,
         warmup_minutes=warmup,
+        max_override_hours=max_override,
         access=access,
         enabled=enabled,
         dry_run=dry_run,
@@ -161,6 +165,7 @@ def project_to_row(project: Project) -> dict[str, object]:
         "Holidays": spec.holidays or "",
         "ClosedDates": spec.closed_dates or "",
         "WarmupMinutes": project.warmup_minutes,
+        "MaxOverrideHours": project.max_override_hours or "",
         "Access": project.access.value,
         "Enabled": project.enabled,
         "DryRun": project.dry_run,
@@ -359,6 +364,18 @@ def _notify_minutes(value: object) -> int:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_NOTIFY_MINUTES:
         raise ValueError(f"{value!r} is not a whole number of minutes from 1 to {MAX_NOTIFY_MINUTES}")
+
+
+def _override_hours(value: object) -> int:
+    wrong = f"is not a whole number of hours (1-{MAX_OVERRIDE_HOURS})"
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{value!r} {wrong}")
+    if isinstance(value, str):
+        if not value.strip().isdigit():
+            raise ValueError(f"'{value}' {wrong}")
+        value = int(value.strip())
+    if not 1 <= value <= MAX_OVERRIDE_HOURS:
+        raise ValueError(f"{value} hours is out of range; expected 1-{MAX_OVERRIDE_HOURS}")
     return value
 
 

@@ -237,7 +237,7 @@ def test_until_limit_follows_the_setting():
     )
     with TestClient(app) as c:
         until = (NOW + timedelta(hours=2)).isoformat()
-        response = c.post(OVERRIDE, headers=AUTH, json={"action": "up", "reason": "x", "until": until})
+        response = c.post(SCALE_UP, headers=AUTH, json={"replicas": 1, "reason": "x", "until": until})
         assert_error(response, 400, "more than 1 hours")
 
 

@@ -85,7 +85,7 @@ def test_override_down_is_applied_at_once_and_recorded(world):
     response = world.client.post(OVERRIDE, headers=AUTH, json={"action": "down", "reason": "team offsite"})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["message"] == "Project project-a held down until 2026-11-24T18:00:00Z"
+    assert body["message"] == "Project project-a held down until 2026-11-24T18:00:00Z (Tue 24 Nov 19:00 Europe/Berlin)"
     assert body["override"]["action"] == "down" and body["override"]["actor"] == "api-key"
     assert any(line.startswith("deployment/project-a/sample-app-a: 2 -> 0 ok") for line in body["results"])
     assert world.replicas("project-a", "sample-app-a") == 0
@@ -241,3 +241,54 @@ def test_a_project_shows_its_last_failed_action_until_that_target_succeeds(world
     world.emulator.clear_faults()
     world.tick(minutes=5)
     assert not any("sample-app-a scale-down" in e for e in project(world, "project-a")["errors"])
+
+
+# -- times people type: `until` in the project's zone, `for` a duration, the per-project cap -----------
+
+
+def test_until_given_as_a_wall_clock_time_is_read_in_the_projects_zone(world):
+    # Tuesday 2026-11-24 10:00Z is 11:00 in Berlin: "22:00" is 22:00 Berlin tonight, 21:00Z
+    body = {"action": "up", "reason": "release rehearsal", "until": "22:00"}
+    response = world.client.post(OVERRIDE, headers=AUTH, json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["override"]["until"] == "2026-11-24T21:00:00Z"
+    assert "(Tue 24 Nov 22:00 Europe/Berlin)" in response.json()["message"]
+
+
+def test_for_a_duration_counts_from_now(world):
+    response = world.client.post(OVERRIDE, headers=AUTH, json={"action": "up", "reason": "demo", "for": "2h"})
+    assert response.status_code == 200, response.text
+    assert response.json()["override"]["until"] == "2026-11-24T12:00:00Z"
+
+
+def test_until_and_for_together_are_refused(world):
+    body = {"action": "up", "reason": "demo", "for": "2h", "until": "22:00"}
+    response = world.client.post(OVERRIDE, headers=AUTH, json=body)
+    assert response.status_code == 400
+    assert "until or for, not both" in response.json()["error"]
+
+
+def test_a_long_weekend_is_refused_naming_the_setting_that_caps_it(world):
+    response = world.client.post(OVERRIDE, headers=AUTH, json={"action": "down", "reason": "x", "for": "4d"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert "longer than 72 hours" in error and "SCALING_MAX_OVERRIDE_HOURS=72" in error
+    assert "MaxOverrideHours" in error
+
+
+def test_a_projects_max_override_hours_column_allows_a_long_weekend(world):
+    world.context.projects._table.update_entity(
+        {"PartitionKey": "project", "RowKey": "project-a", "MaxOverrideHours": 100}, mode="merge"
+    )
+    response = world.client.post(OVERRIDE, headers=AUTH, json={"action": "down", "reason": "x", "for": "4d"})
+    assert response.status_code == 200, response.text
+    assert response.json()["override"]["until"] == "2026-11-28T10:00:00Z"
+    too_long = world.client.post(OVERRIDE, headers=AUTH, json={"action": "down", "reason": "x", "for": "5d"})
+    assert too_long.status_code == 400
+    assert "the project's MaxOverrideHours column (100)" in too_long.json()["error"]
+
+
+def test_an_unreadable_until_says_what_it_understands(world):
+    response = world.client.post(OVERRIDE, headers=AUTH, json={"action": "up", "reason": "x", "until": "tonight"})
+    assert response.status_code == 400
+    assert "'tonight'" in response.json()["error"] and "22:00" in response.json()["error"]

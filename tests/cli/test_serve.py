@@ -198,13 +198,15 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.integration
 @pytest.mark.timeout(60)
-def test_serve_starts_azurite_and_the_emulator_answers_and_stops_everything_on_ctrl_c():
+def test_serve_starts_azurite_and_the_emulator_answers_and_stops_everything_on_ctrl_c(tmp_path):
+    state = tmp_path / "local.settings.json"
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("SCALING_") and k not in ("AzureWebJobsStorage", "AZURE_CLIENT_ID")
     }
     env["SCALING_TIMER"] = "0 0 0 1 1 *"  # no tick while the test runs
+    env["SCALING_LOCAL_SETTINGS"] = str(state)  # not the checkout's .run/, which a developer's make run uses
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "scaling", "serve", "--port", "0", "--emulator-delay", "0.2"],
@@ -236,6 +238,19 @@ def test_serve_starts_azurite_and_the_emulator_answers_and_stops_everything_on_c
         }
         helpers = _children(process.pid)
         assert helpers, "Azurite should run as a child of serve"
+
+        # Another terminal: the commands find the running serve's settings by themselves.
+        assert re.search(r"^  export SCALING_STORAGE_CONNECTION=.* SCALING_ARM_ENDPOINT=", banner_text, re.M)
+        assert state.stat().st_mode & 0o077 == 0  # it holds the API key
+        listed = subprocess.run(
+            [sys.executable, "-m", "scaling", "override", "list"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (listed.returncode, listed.stdout.strip()) == (0, "no active overrides"), listed.stderr
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=20)
@@ -245,4 +260,43 @@ def test_serve_starts_azurite_and_the_emulator_answers_and_stops_everything_on_c
     assert code == 0
     assert "aks-hours stopped." in rest
     assert not [pid for pid in helpers if _alive(pid)], "serve left Azurite running"
-    assert time.monotonic() - started < 30
+    assert not state.exists(), "serve left its settings file behind"
+    assert time.monotonic() - started < 40
+
+
+# -- the settings file other commands read -------------------------------------------------------------
+
+
+def test_commands_use_a_running_serves_settings_only_when_the_environment_names_no_storage(tmp_path):
+    from scaling.cli import local_state
+
+    path = tmp_path / "local.settings.json"
+    local_state.write(path, {"SCALING_STORAGE_CONNECTION": "UseDevelopmentStorage=true", "SCALING_API_KEY": "k"})
+    env = {"SCALING_LOCAL_SETTINGS": str(path), "SCALING_ARM_ENDPOINT": "https://example.invalid"}
+    merged, state = local_state.with_local_state(env)
+    assert state is not None and state.pid == os.getpid()
+    assert merged["SCALING_STORAGE_CONNECTION"] == "UseDevelopmentStorage=true"
+    assert merged["SCALING_ARM_ENDPOINT"] == "https://example.invalid"  # the environment wins
+    own = {**env, "SCALING_STORAGE_CONNECTION": "mine"}
+    assert local_state.with_local_state(own) == (own, None)
+
+
+def test_a_settings_file_left_by_a_stopped_serve_is_ignored(tmp_path):
+    from scaling.cli import local_state
+
+    path = tmp_path / "local.settings.json"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    local_state.write(path, {"SCALING_STORAGE_CONNECTION": "x"}, pid=int(gone.stdout))
+    env = {"SCALING_LOCAL_SETTINGS": str(path)}
+    assert local_state.with_local_state(env) == (env, None)
+    local_state.remove(path)  # not ours: stays
+    assert path.exists()
+    local_state.remove(path, pid=int(gone.stdout))
+    assert not path.exists()
+
+
+def test_the_export_line_is_one_line_a_shell_can_paste():
+    from scaling.cli import local_state
+
+    line = local_state.export_line({"SCALING_STORAGE_CONNECTION": "a=b;c=d", "SCALING_API_KEY": "k k"})
+    assert line == "export SCALING_STORAGE_CONNECTION='a=b;c=d' SCALING_API_KEY='k k'"
