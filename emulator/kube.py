@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from emulator import kinds, openapi, tables
+from emulator import kinds, openapi, protobuf, tables
 from emulator.faults import Fault
 from emulator.http import Request, Response, Router
 from emulator.kinds import Kind
@@ -205,6 +205,12 @@ def _add_kind(router: Router, kind: Kind, guarded: Callable) -> None:
         item = f"{prefix}/{kind.plural}/{{name}}"
         router.add("GET", f"{prefix}/{kind.plural}", guarded(listing(lambda r: None)))
         router.add("GET", item, guarded(lambda c, r: Response(200, c.store.get(kind, "", r.params["name"]))))
+        # `kubectl create namespace x` POSTs here (README: namespaces can be created)
+        router.add(
+            "POST",
+            f"{prefix}/{kind.plural}",
+            guarded(lambda c, r: Response(201, c.store.create(kind, "", _json(r), keep_status=False))),
+        )
         return
     collection = f"{prefix}/namespaces/{{namespace}}/{kind.plural}"
     item = f"{collection}/{{name}}"
@@ -275,6 +281,11 @@ def _as_table(response: Response, state: State) -> Response:
 
 
 def _json(request: Request) -> object:
+    if (request.headers.get("Content-Type") or "").startswith(protobuf.CONTENT_TYPE):
+        try:
+            return protobuf.decode_object(request.body or b"")
+        except (protobuf.ProtobufError, UnicodeDecodeError) as error:
+            raise bad_request(f"the protobuf body could not be read: {error}") from None
     body = request.json()
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object")

@@ -240,11 +240,24 @@ class ProjectResponse(BaseModel):
     timestamp: UtcTime
 
 
+class ResultView(BaseModel):
+    """One change applied at once (or a notice about one): JSON fields, not a line of text."""
+
+    target: str = Field(description="`deployment/<ns>/<name>`, `nodepool/<name>`, ...")
+    from_: str | None = Field(None, alias="from", description="The size before, as the audit writes it (`2`).")
+    to: str | None = Field(None, description="The size after (`0`, `3 (autoscale 1-5)`, `stopped (3)`).")
+    result: str = Field(description="ok | failed | busy | skipped | dry-run | reported")
+    error: str | None = None
+    message: str | None = Field(None, description="A notice's text (a change that was not made, and why).")
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
 class OverrideResponse(BaseModel):
     status: Literal["success"] = "success"
     message: str
     override: OverrideView | None
-    results: list[str] = Field(default_factory=list, description="What was applied at once, one line per change.")
+    results: list[ResultView] = Field(default_factory=list, description="What was applied at once, one per change.")
     timestamp: UtcTime
 
 

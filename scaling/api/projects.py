@@ -92,7 +92,7 @@ def set_override(
             f"({local:%a %d %b %H:%M} {loaded.schedule.timezone})"
         ),
         override=override_view(override),
-        results=applied.lines(),
+        results=applied.results(),
         timestamp=now,
     )
 
@@ -123,7 +123,7 @@ def clear_override(
     return OverrideResponse(
         message=applied.message(f"Override of {what} cleared; the schedule applies"),
         override=override_view(cleared),
-        results=applied.lines(),
+        results=applied.results(),
         timestamp=now,
     )
 

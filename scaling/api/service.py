@@ -16,7 +16,7 @@ from fastapi import Request
 
 from scaling.api.auth import Caller
 from scaling.api.errors import ApiError
-from scaling.api.models import AuditView, ProjectView
+from scaling.api.models import AuditView, ProjectView, ResultView
 from scaling.api.views import active_for, project_view, recent_failures
 from scaling.clusters.per_cluster import each_cluster, observe_clusters
 from scaling.logs import said as _said  # a dependency's error, redacted, for a response body
@@ -24,7 +24,8 @@ from scaling.model import Project, ProjectError, WorkloadRef
 from scaling.names import ClusterId
 from scaling.override import Override
 from scaling.plan.actions import Outcome, Result
-from scaling.plan.observed import ObservedCluster, ObservedWorkload
+from scaling.plan.observed import ObservedCluster, ObservedWorkload, PoolSize
+from scaling.plan.pools import describe
 
 RECENT = timedelta(days=1)  # how far back "last errors" look
 RECENT_ROWS = 500
@@ -88,14 +89,34 @@ class Applied:
             return f"{done}; {pending} change(s) not done yet, the next tick retries (see results)"
         return done
 
-    def lines(self) -> list[str]:
-        lines = []
+    def results(self) -> list[ResultView]:
+        """Each outcome as JSON fields (a pool's size as the audit writes it, never a Python repr)."""
+        views = []
         for outcome in self.outcomes:
             action = outcome.action
-            change = f"{getattr(action, 'before', '')} -> {getattr(action, 'after', '')}".strip(" ->")
-            text = f"{action.target}: {change} {outcome.result.value}".replace("  ", " ")
-            lines.append(text + (f" ({outcome.error})" if outcome.error else ""))
-        return lines + list(self.notes)
+            before = getattr(action, "before", None)
+            after = getattr(action, "after", None)
+            views.append(
+                ResultView(
+                    target=action.target,
+                    from_=describe(before) if isinstance(before, PoolSize) else before,
+                    to=describe(after) if isinstance(after, PoolSize) else after,
+                    result=outcome.result.value,
+                    error=outcome.error,
+                    message=getattr(action, "message", None),
+                )
+            )
+        return views + [ResultView(target="-", result="reported", message=note) for note in self.notes]
+
+    def lines(self) -> list[str]:
+        """The results as text lines for people (the CLI)."""
+        lines = []
+        for view in self.results():
+            change = f"{view.from_} -> {view.to}" if view.from_ is not None or view.to is not None else ""
+            text = " ".join(part for part in (f"{view.target}:", change, view.result) if part)
+            detail = view.error or view.message
+            lines.append(text + (f" ({detail})" if detail else ""))
+        return lines
 
 
 def _blocking(outcomes: Sequence[Outcome], target: str) -> Outcome | None:

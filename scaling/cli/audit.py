@@ -7,7 +7,6 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 
 from scaling import when
-
 from scaling.storage.audit import AuditError, AuditRow, AuditStore
 from scaling.storage.tables import StorageNotConfigured, ensure_tables, table_service
 

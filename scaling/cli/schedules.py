@@ -70,6 +70,8 @@ def describe(project: Project) -> str:
     extras = [f"holidays {spec.holidays}"] if spec.holidays else []
     if spec.closed_dates:
         extras.append(f"closed {spec.closed_dates}")
+    shown = project.schedule.shown_zone  # type: ignore[attr-defined]  # None: the spec names its zones
+    zone = [shown] if shown else []
     pools = "no node pools"
     if project.node_pools:
         warmup = f", {project.warmup_minutes} min warm-up" if project.warmup_minutes else ""
@@ -78,7 +80,7 @@ def describe(project: Project) -> str:
     parts = [
         project.name,
         f"cluster {project.cluster.name}",
-        f"{when} ({spec.timezone}{''.join(', ' + e for e in extras)})",
+        f"{when} ({', '.join(zone + extras)})" if (zone + extras) else when,
         f"namespaces {', '.join(project.namespaces)}",
         pools,
         f"access {project.access.value}",

@@ -249,6 +249,8 @@ def _zone(name: str) -> Any:
 
 def _relative(at: datetime, now: datetime) -> str:
     seconds = int((at - now).total_seconds())
+    if abs(seconds) < 60:  # an audit row a moment after the page's clock: not "in 0 min"
+        return "just now"
     ahead = seconds >= 0
     seconds = abs(seconds)
     days, rest = divmod(seconds, 86400)

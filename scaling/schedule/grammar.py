@@ -165,6 +165,11 @@ def _supported_countries() -> dict[str, list[str]]:
 
 def parse_holidays(text: str) -> tuple[tuple[str, str | None], str]:
     """`JP`, `de-by` -> ((country, subdivision or None), normalised text), checked against the holidays package."""
+    if any(sep in text.strip() for sep in (",", ";", " ")):
+        raise ScheduleError(
+            f"holidays '{text}': one calendar per project (country or country-subdivision, e.g. DE-BE); "
+            "put the other calendar's days into ClosedDates"
+        )
     country, dash, subdivision = (part.strip() for part in text.partition("-"))
     country = country.upper()
     supported = _supported_countries()

@@ -109,8 +109,18 @@ class Schedule:
         """The normalised entries of `spec` (`("always",)` for always)."""
         return tuple(part.strip() for part in self.spec.split(","))
 
+    @property
+    def shown_zone(self) -> str | None:
+        """The zone to show next to the spec; None when every window names its own zone in the text (the
+        TimeZone column then changes nothing, and "Mon-Fri 08:00-19:00 Europe/Berlin (UTC)" misleads)."""
+        zones = {zone for zone, _ in self._weekly}
+        if zones and self.timezone not in zones and not self._absolute:
+            return None
+        return self.timezone
+
     def __str__(self) -> str:
-        text = f"{self.kind} {self.spec} ({self.timezone})"
+        shown = self.shown_zone
+        text = f"{self.kind} {self.spec}" + (f" ({shown})" if shown else "")
         if self.holidays:
             text += f", holidays {self.holidays}"
         if self.closed_dates:

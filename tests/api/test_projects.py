@@ -87,7 +87,11 @@ def test_override_down_is_applied_at_once_and_recorded(world):
     body = response.json()
     assert body["message"] == "Project project-a held down until 2026-11-24T18:00:00Z (Tue 24 Nov 19:00 Europe/Berlin)"
     assert body["override"]["action"] == "down" and body["override"]["actor"] == "api-key"
-    assert any(line.startswith("deployment/project-a/sample-app-a: 2 -> 0 ok") for line in body["results"])
+    assert {"target": "deployment/project-a/sample-app-a", "from": "2", "to": "0", "result": "ok"}.items() <= next(
+        r for r in body["results"] if r["target"] == "deployment/project-a/sample-app-a"
+    ).items()
+    pool = next(r for r in body["results"] if r["target"] == "nodepool/projecta")
+    assert (pool["from"], pool["to"]) == ("2 (autoscale 0-3)", "0")  # JSON fields, not a Python repr of the pool size
     assert world.replicas("project-a", "sample-app-a") == 0
     assert world.replicas("project-a", "sample-app-a2") == 0
     assert world.annotations("project-a", "sample-app-a")[ORIGINAL_REPLICAS] == "2"
@@ -138,7 +142,7 @@ def test_a_pool_still_busy_is_left_to_the_next_tick_and_said_so(world):
     assert response.status_code == 200, response.text
     body = response.json()
     assert "1 change(s) not done yet, the next tick retries" in body["message"]
-    assert any(line.startswith("nodepool/projecta:") and "busy" in line for line in body["results"])
+    assert any(r["target"] == "nodepool/projecta" and r["result"] == "busy" for r in body["results"])
     assert world.replicas("project-a", "sample-app-a") == 2
 
 

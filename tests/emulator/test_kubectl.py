@@ -122,3 +122,30 @@ def test_hpas_and_cronjobs_are_listed(kubectl):
     assert kubectl("get", "cronjobs.batch", "-n", "project-b", "-o", "name").stdout.split() == [
         "cronjob.batch/nightly-reindex"
     ]
+
+
+def test_create_namespace_makes_one_that_deployments_can_be_created_in(kubectl, tmp_path):
+    kubectl("create", "namespace", "scratch")
+    assert "scratch" in kubectl("get", "namespaces", "-o", "name").stdout.split("namespace/")[-1]
+    manifest = tmp_path / "web.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "scratch"},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": {"app": "web"}},
+                    "template": {
+                        "metadata": {"labels": {"app": "web"}},
+                        "spec": {"containers": [{"name": "web", "image": "nginx"}]},
+                    },
+                },
+            }
+        )
+    )
+    kubectl("create", "-f", str(manifest))
+    assert kubectl("get", "deploy", "-n", "scratch", "-o", "name").stdout.split() == ["deployment.apps/web"]
+    again = kubectl("create", "namespace", "scratch", check=False)
+    assert again.returncode != 0 and "AlreadyExists" in again.stderr
