@@ -174,8 +174,11 @@ def _project_row(status: ProjectStatus, now: datetime) -> str:
         f'<div class="controls" data-project="{name}">'
         '<input type="text" class="reason" placeholder="reason (required)" maxlength="500" '
         f'aria-label="reason for {name}">'
-        '<input type="datetime-local" class="until" aria-label="until, in your browser\'s time; '
-        'empty: the next schedule change" title="until (your browser\'s time); empty: the next schedule change">'
+        f'<input type="text" class="until" maxlength="64" placeholder="until 22:00 or for 2h" '
+        f'aria-label="until a time in {escape(v.timezone)} (22:00, tomorrow 09:00) or for a while (2h); '
+        'empty: the next schedule change" '
+        f'title="22:00, tomorrow 09:00, Fri 18:00 ({escape(v.timezone)} time), or 2h / 90m; '
+        'empty: the next schedule change">'
         f'<button type="button" data-action="keep-up" data-project="{name}">keep up until…</button>'
         f'<button type="button" data-action="down-now" data-project="{name}">down now</button>'
         f'<button type="button" data-action="clear" data-project="{name}"'
@@ -371,7 +374,9 @@ _SCRIPT = r"""
     } else {
       if (!reason) { out.textContent = "a reason is required"; out.className = "result error"; return; }
       var body = {action: action === "keep-up" ? "up" : "down", reason: reason};
-      if (until) body.until = new Date(until).toISOString();
+      // typed as people type it; the API reads a time in the project's zone and echoes it back
+      if (until) { if (/^\s*(\d+(\.\d+)?\s*[a-z]+\s*)+$/i.test(until) || /^P/i.test(until)) body["for"] = until;
+                   else body.until = until; }
       init = {method: "POST", headers: headers(true), body: JSON.stringify(body)};
     }
     init.credentials = "same-origin";
