@@ -77,7 +77,8 @@ def decode_object(body: bytes) -> dict:
     if not body.startswith(MAGIC):
         raise ProtobufError("the body does not start with the k8s protobuf magic bytes")
     unknown = dict(fields(body[len(MAGIC) :]))
-    type_meta = dict(fields(unknown.get(1, b""))) if isinstance(unknown.get(1), bytes) else {}
+    envelope_type = unknown.get(1, b"")
+    type_meta = dict(fields(envelope_type)) if isinstance(envelope_type, bytes) else {}
     raw = unknown.get(2, b"")
     if not isinstance(raw, bytes):
         raise ProtobufError("the envelope holds no object")

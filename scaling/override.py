@@ -175,7 +175,7 @@ def resolve_until(
     duration: timedelta | str | None = None,
 ) -> datetime:
     """The end of an override from what was typed: until / for / neither (the next schedule change)."""
-    zone = project.schedule.zone  # type: ignore[attr-defined]
+    zone = project.schedule.zone
     hours, setting = cap_hours(project, max_hours)
     limit = now + timedelta(hours=hours)
     if until is not None and duration is not None:
@@ -192,7 +192,7 @@ def resolve_until(
             raise OverrideError(f"for {_span(duration)} is longer than {hours} hours ({setting})")
         return (now + duration).astimezone(UTC)
     if until is None:
-        change = project.schedule.next_change(now)  # type: ignore[attr-defined]
+        change = project.schedule.next_change(now)
         return (limit if change is None else min(change, limit)).astimezone(UTC)
     if until.tzinfo is None:
         raise OverrideError(f"until {until.isoformat()} has no time zone; give an offset or Z")

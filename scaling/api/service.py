@@ -97,16 +97,19 @@ class Applied:
             before = getattr(action, "before", None)
             after = getattr(action, "after", None)
             views.append(
-                ResultView(
-                    target=action.target,
-                    from_=describe(before) if isinstance(before, PoolSize) else before,
-                    to=describe(after) if isinstance(after, PoolSize) else after,
-                    result=outcome.result.value,
-                    error=outcome.error,
-                    message=getattr(action, "message", None),
+                ResultView.model_validate(
+                    {
+                        "target": action.target,
+                        "from": describe(before) if isinstance(before, PoolSize) else before,
+                        "to": describe(after) if isinstance(after, PoolSize) else after,
+                        "result": outcome.result.value,
+                        "error": outcome.error,
+                        "message": getattr(action, "message", None),
+                    }
                 )
             )
-        return views + [ResultView(target="-", result="reported", message=note) for note in self.notes]
+        notes = [ResultView.model_validate({"target": "-", "result": "reported", "message": n}) for n in self.notes]
+        return views + notes
 
     def lines(self) -> list[str]:
         """The results as text lines for people (the CLI)."""

@@ -106,7 +106,7 @@ def run_set(args: argparse.Namespace, ctx) -> int:
         )
     except (OverrideError, ValueError) as exc:
         raise CliError(str(exc), INVALID) from None
-    zone = project.schedule.zone  # type: ignore[attr-defined]
+    zone = project.schedule.zone
     local = override.until.astimezone(zone)
     said = f"override set: {override.describe()} ({local:%a %d %b %H:%M} {zone.key}) (reason: {override.reason})"
     if not (args.apply and reaches_clusters(ctx.env) and project.enabled):

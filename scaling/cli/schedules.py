@@ -70,7 +70,7 @@ def describe(project: Project) -> str:
     extras = [f"holidays {spec.holidays}"] if spec.holidays else []
     if spec.closed_dates:
         extras.append(f"closed {spec.closed_dates}")
-    shown = project.schedule.shown_zone  # type: ignore[attr-defined]  # None: the spec names its zones
+    shown = project.schedule.shown_zone  # None: the spec names its zones
     zone = [shown] if shown else []
     pools = "no node pools"
     if project.node_pools:

@@ -351,3 +351,18 @@ def test_python_m_scaling_plans_the_sample_file():
     )
     assert result.returncode == 0, result.stderr
     assert "project-b" in result.stdout and "Plan from Mon 2026-11-30 00:00 UTC" in result.stdout
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    # `python -m scaling plan ... | head -1`
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scaling", "plan", "--file", "schedules.sample.yaml", "--days", "31"],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before the first line is written
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr

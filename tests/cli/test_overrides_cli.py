@@ -9,7 +9,6 @@ from scaling import cli
 from scaling.storage.projects import ProjectStore
 from scaling.storage.tables import ensure_tables, table_service
 from tests.fixtures.api_world import NOW as API_NOW
-from tests.fixtures.api_world import world  # noqa: F401 - fixture
 from tests.fixtures.plan_builders import project
 
 pytestmark = pytest.mark.integration

@@ -318,3 +318,12 @@ def test_the_report_route_needs_the_key(client):
 def test_the_report_route_rejects_a_bad_month(client):
     response = client.get("/api/v1/report", params={"month": "2026-1"}, headers=AUTH)
     assert response.status_code == 400 and "expected YYYY-MM" in response.json()["error"]
+
+
+def test_a_moment_ago_or_ahead_reads_just_now_not_in_0_min():
+    from scaling.page.html import _relative
+
+    now = datetime(2026, 11, 24, 15, 57, 30, tzinfo=UTC)
+    assert _relative(now + timedelta(seconds=20), now) == "just now"
+    assert _relative(now - timedelta(seconds=59), now) == "just now"
+    assert _relative(now + timedelta(minutes=5), now) == "in 5 min"

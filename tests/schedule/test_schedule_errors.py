@@ -181,3 +181,13 @@ def test_holiday_codes_are_case_insensitive_and_normalised(holidays, normalised)
 def test_empty_strings_mean_not_set():
     schedule = parse(uptime="Mon-Fri 09:00-17:00", downtime="", timezone="", holidays="", closed_dates="")
     assert (schedule.kind, schedule.timezone, schedule.holidays, schedule.closed_dates) == ("uptime", "UTC", None, None)
+
+
+def test_several_holiday_calendars_are_refused_saying_only_one_is_allowed():
+    with pytest.raises(ScheduleError, match="one calendar per project .*ClosedDates"):
+        parse(uptime="Mon-Fri 09:00-17:00", timezone="Europe/Berlin", holidays="DE-BE, AT")
+
+
+def test_a_spec_that_names_its_own_zone_is_not_shown_with_the_default_one():
+    assert str(parse(uptime="Mon-Fri 08:00-19:00 Europe/Berlin")) == "uptime Mon-Fri 08:00-19:00 Europe/Berlin"
+    assert str(parse(uptime="Mon-Fri 08:00-19:00", timezone="Asia/Tokyo")) == "uptime Mon-Fri 08:00-19:00 (Asia/Tokyo)"
