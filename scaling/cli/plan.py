@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--file", metavar="FILE", help="plan a schedules file instead of the table (no storage)")
     parser.add_argument("--json", action="store_true", help="print the transitions as JSON (no chart)")
     parser.add_argument("--ascii", action="store_true", help="draw the chart with ASCII characters only")
+    parser.add_argument(
+        "--width",
+        type=int,
+        help="fit the chart into this many columns (default: the terminal's, $COLUMNS; unlimited into a pipe)",
+    )
     parser.set_defaults(handler=_plan)
 
 
@@ -104,7 +110,7 @@ def _plan(args: argparse.Namespace, ctx: Context) -> int:
         )
         rows = [(w.project.name, w.project.schedule, w.project.schedule.zone) for w in weeks]
         ctx.out()
-        ctx.out(week_chart(rows, start=start, days=args.days, style=style))
+        ctx.out(fitted_chart(rows, start=start, days=args.days, style=style, width=_width(args, ctx)))
     if errors:
         ctx.err(f"{_count(len({e.project for e in errors}), 'project')} could not be planned:")
         print_errors(ctx, errors)
@@ -188,3 +194,31 @@ def _instant(text: str) -> datetime:
             f"{text!r} has no UTC offset; add one, e.g. {text.strip()}+09:00 or {text.strip()}Z"
         )
     return at
+
+
+CELL_CHOICES = (60, 120, 180, 240, 360, 480, 720, 1440)  # minutes per character, finest first
+
+
+def fitted_chart(rows, *, start: datetime, days: int, style, width: int | None) -> str:
+    """The week chart with the finest cells whose lines fit into `width` columns (the coarsest otherwise)."""
+    chart = ""
+    for minutes in CELL_CHOICES:
+        chart = week_chart(rows, start=start, days=days, cell_minutes=minutes, style=style)
+        drawn = chart.splitlines()[:-1]  # the legend wraps like any text; the rows must not
+        if width is None or max(len(line) for line in drawn) <= width:
+            return chart
+    return chart
+
+
+def _width(args: argparse.Namespace, ctx) -> int | None:
+    if args.width is not None:
+        return max(args.width, 20)
+    columns = (ctx.env.get("COLUMNS") or "").strip()
+    if columns.isdigit():
+        return int(columns)
+    try:
+        if ctx.stdout.isatty():
+            return os.get_terminal_size(ctx.stdout.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None

@@ -366,3 +366,16 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     stderr = process.stderr.read().decode()
     process.wait(timeout=60)
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+
+
+@pytest.mark.parametrize(("width", "cells"), [(220, "60-minute"), (120, "120-minute"), (80, "240-minute")])
+def test_the_week_chart_fits_the_terminal(run, width, cells):
+    _, out, _ = run("plan", "--file", SAMPLE, "--from", MONDAY, env={"COLUMNS": str(width)})
+    rows = [line for line in out.splitlines() if "│" in line]
+    assert rows and max(len(line) for line in rows) <= width
+    assert f"({cells} cells" in out
+
+
+def test_the_week_chart_width_can_be_given(run):
+    _, out, _ = run("plan", "--file", SAMPLE, "--from", MONDAY, "--width", "100")
+    assert max(len(line) for line in out.splitlines() if "│" in line) <= 100
