@@ -46,6 +46,7 @@ from scaling.plan.observed import ObservedCluster, ObservedPool
 from scaling.plan.pools import describe
 from scaling.settings import Settings
 from scaling.storage.audit import AuditRow, AuditStore, row_for
+from scaling.storage.notices import NoticeClaims, notice_key
 from scaling.storage.overrides import OverrideStore
 from scaling.storage.projects import StoredRow
 from scaling.storage.rows import LoadedProjects
@@ -77,9 +78,10 @@ class ProjectSource(Protocol):
 class NoticeMemo:
     """Which notices this process audited recently (thread-safe)."""
 
-    def __init__(self, repeat: timedelta = NOTICE_REPEAT) -> None:
+    def __init__(self, repeat: timedelta = NOTICE_REPEAT, *, shared: NoticeClaims | None = None) -> None:
         self._repeat, self._lock = repeat, threading.Lock()
         self._seen: dict[tuple[object, ...], datetime] = {}
+        self._shared = shared  # the other processes' memory (Table `Locks`), asked once this one finds it due
 
     def due(self, notice: Notice, now: datetime) -> bool:
         if notice.result is Result.BUSY:
@@ -90,7 +92,14 @@ class NoticeMemo:
             if last is not None and timedelta(0) <= now - last < self._repeat:
                 return False
             self._seen[key] = now
+        if self._shared is None:
             return True
+        elsewhere = self._shared.claim(notice_key(key), now, self._repeat)
+        if elsewhere is None:
+            return True
+        with self._lock:  # audited by another process then: due again `repeat` after that
+            self._seen[key] = elsewhere
+        return False
 
 
 @dataclass
@@ -143,6 +152,7 @@ class Context:
             },
             pools=NodePoolBackend(clients),
             notifications=NotifyStore(service, names.notifications),
+            notices=NoticeMemo(shared=NoticeClaims(service, names.locks)),
         )
 
 
