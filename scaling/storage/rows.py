@@ -364,6 +364,7 @@ def _notify_minutes(value: object) -> int:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_NOTIFY_MINUTES:
         raise ValueError(f"{value!r} is not a whole number of minutes from 1 to {MAX_NOTIFY_MINUTES}")
+    return value
 
 
 def _override_hours(value: object) -> int:
