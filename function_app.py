@@ -15,6 +15,7 @@ import azure.functions as func
 
 from scaling.api.backend import build_context
 from scaling.api.models import HealthBody
+from scaling.api.wire import request_id_of
 from scaling.logs import configure_logging
 from scaling.page.app import LazyContext, create_app
 from scaling.settings import Settings
@@ -45,7 +46,8 @@ app = func.AsgiFunctionApp(
 @app.route(route="health", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     body = HealthBody(time=datetime.now(UTC)).model_dump(mode="json")
-    return func.HttpResponse(json.dumps(body), mimetype="application/json")
+    request_id = request_id_of({k.lower(): v for k, v in req.headers.items()})
+    return func.HttpResponse(json.dumps(body), mimetype="application/json", headers={"X-Request-ID": request_id})
 
 
 @app.function_name(name="reconcile_timer")

@@ -27,7 +27,8 @@ MAX_ACTOR = 200
 
 
 class AuthError(Exception):
-    """401: the caller is not authenticated; the message says what to send."""
+    """401: the caller is not authenticated; the message says what to send, `detail` (the body's `error`)
+    is the reference API's text word for word."""
 
     def __init__(self, message: str, detail: str) -> None:
         super().__init__(message)
@@ -68,13 +69,25 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+# The reference API's 401 texts, word for word (its middleware/auth.go); its callers' scripts compare them.
+HEADER_REQUIRED = "Authorization header required"
+BAD_FORMAT = "Invalid authorization format. Use: Bearer <api-key>"
+WRONG_KEY = "Invalid API key"
+
+
 def _presented_key(headers: Mapping[str, str]) -> str | None:
-    authorization = headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
+    """The key sent as `X-API-Key`, else as `Authorization: Bearer <key>`; AuthError for a malformed
+    Authorization header (the reference's "Invalid authorization format")."""
     key = headers.get("x-api-key", "").strip()
-    return key or None
+    if key:
+        return key
+    authorization = headers.get("authorization", "")
+    if not authorization.strip():
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip() or " " in token.strip():
+        raise AuthError(f"{BAD_FORMAT} (or send the key as X-API-Key: <api-key>)", BAD_FORMAT)
+    return token.strip()
 
 
 def _principal(headers: Mapping[str, str]) -> str | None:
@@ -89,17 +102,21 @@ def _principal(headers: Mapping[str, str]) -> str | None:
 def authenticate(config: AuthConfig, headers: Mapping[str, str]) -> Caller:
     """The caller of one `/api/v1/*` request, or AuthError (401)."""
     principal = _principal(headers) if config.trust_principal_header else None
-    presented = _presented_key(headers)
     if config.api_key:
+        try:
+            presented = _presented_key(headers)
+        except AuthError:
+            if principal:  # App Service authentication let it in; its header may carry anything
+                return Caller(actor=principal, via="principal")
+            raise
         if presented is not None:
             if hmac.compare_digest(presented.encode("utf-8"), config.api_key.encode("utf-8")):
                 return Caller(actor=principal or "api-key", via="api-key")
-            raise AuthError("Invalid API key", "the API key sent does not match SCALING_API_KEY")
+            raise AuthError(f"{WRONG_KEY}: the key sent does not match SCALING_API_KEY", WRONG_KEY)
         if principal:
             return Caller(actor=principal, via="principal")
         raise AuthError(
-            "Missing API key",
-            "send the API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+            f"{HEADER_REQUIRED}: send 'Authorization: Bearer <api-key>' or 'X-API-Key: <api-key>'", HEADER_REQUIRED
         )
     if principal:
         return Caller(actor=principal, via="principal")

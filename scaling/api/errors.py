@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from scaling.api.auth import AuthError
+from scaling.api.auth import AuthError, authenticate
 from scaling.api.models import rfc3339
 
 log = logging.getLogger("scaling.page.app")
@@ -65,6 +65,22 @@ def _is_json(content_type: str | None) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "null" if value is None else "value"
+
+
+# The reference answers every body it cannot bind with this message (handlers/deployment.go).
+REFERENCE_BAD_BODY = "Invalid request body"
+
+
 def describe_validation(exc: RequestValidationError, content_type: str | None = None) -> tuple[str, str]:
     """(message, detail) for a validation failure: what was wrong and where, every problem listed."""
     problems: list[str] = []
@@ -81,7 +97,9 @@ def describe_validation(exc: RequestValidationError, content_type: str | None = 
             if not _is_json(content_type):
                 got = f"'{content_type}'" if content_type else "none"
                 return "Invalid JSON", f"send the body as JSON with Content-Type: application/json (got {got})"
-            return "Invalid JSON", "the request body must be a JSON object"
+            # The reference's Go decoder says "cannot unmarshal <type> into ..."; its callers test for it.
+            kind_name = _json_type(err.get("input"))
+            return "Invalid JSON", f"cannot unmarshal {kind_name} into the request object: send a JSON object"
         msg = str(err.get("msg", "invalid"))
         if kind == "missing":
             problems.append(f"{where} is required")
@@ -104,8 +122,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI reads the body before it runs the auth dependency; the reference checks the key first,
+        # so a caller without it learns nothing about the body.
+        if request.url.path.startswith("/api/v1/"):
+            try:
+                authenticate(request.app.state.auth, request.headers)
+            except AuthError as auth:
+                return error_response(401, auth.message, auth.detail, headers={"WWW-Authenticate": "Bearer"})
         # The reference answers failed validation with 400, not FastAPI's 422.
         message, detail = describe_validation(exc, request.headers.get("content-type"))
+        body_problem = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
+        if body_problem and request.url.path.startswith("/api/v1/deployments/"):
+            message = REFERENCE_BAD_BODY
         return error_response(400, message, detail)
 
     @app.exception_handler(StarletteHTTPException)
@@ -217,6 +245,7 @@ class AccessLog:
                 "status": status,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1),
                 "user_agent": headers.get(b"user-agent", b"").decode("latin-1")[:200],
+                "request_id": (scope.get("state") or {}).get("request_id"),
             }
             level = logging.ERROR if status >= 500 else (logging.WARNING if status >= 400 else logging.INFO)
             # scaling/logs.py's JSON formatter turns `extra` into fields of the one line.

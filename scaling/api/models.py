@@ -11,6 +11,9 @@ from scaling import free_text
 from scaling.names import dns1123_label, dns1123_subdomain
 
 MAX_REASON = 500
+INT32_MAX = 2**31 - 1  # Kubernetes' replicas are int32, and so is the reference's request field
+# Go's zero time.Time, which the reference always writes for fields it never fills (scaled_at, last_scaled).
+ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 def rfc3339(value: datetime) -> str:
@@ -71,17 +74,27 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
 
-class ScaleToZeroRequest(_Request):
-    reason: Reason
+class _ReferenceRequest(BaseModel):
+    # The reference ignores fields it does not know (Go's JSON decoder); so do we, and say so in `warnings`.
+    model_config = ConfigDict(extra="allow", strict=False)
+
+    def unknown_fields(self) -> list[str]:
+        return sorted(self.model_extra or {})
+
+
+class ScaleToZeroRequest(_ReferenceRequest):
+    reason: str = Field("", description="Why (optional, as in the reference); recorded in the audit.")
     scheduled_scale_up: Instant | None = Field(
         None, description="When the override ends and the schedule takes over again (reference field name)."
     )
     until: Instant | None = Field(None, description="Same as scheduled_scale_up; give at most one of them.")
 
 
-class ScaleUpRequest(_Request):
-    replicas: Annotated[int, Field(strict=True, ge=1, description="Target replica count, 1..SCALING_MAX_REPLICAS.")]
-    reason: Reason
+class ScaleUpRequest(_ReferenceRequest):
+    replicas: Annotated[
+        int, Field(strict=True, ge=1, le=INT32_MAX, description="Target replica count (a Kubernetes int32, >= 1).")
+    ]
+    reason: Annotated[str, Field(min_length=1, description="Why (required, as in the reference); recorded.")]
     until: Instant | None = Field(None, description="When the override ends (default: the next schedule change).")
     scheduled_scale_up: Instant | None = Field(None, description="Same as until; give at most one of them.")
 
@@ -123,24 +136,38 @@ class HealthBody(BaseModel):
 
 
 class ReadyBody(BaseModel):
-    status: Literal["ready", "not ready"]
-    kubernetes: str | None = None
-    error: str | None = None
+    """Ready: exactly the reference's fields (status, kubernetes, time)."""
+
+    status: Literal["ready"] = "ready"
+    kubernetes: Literal["connected"] = "connected"
+    time: UtcTime
+
+
+class NotReadyBody(BaseModel):
+    """Not ready: the reference's fields plus `checks`, what each dependency answered."""
+
+    status: Literal["not ready"] = "not ready"
+    error: str
     time: UtcTime
     checks: dict[str, str] = Field(default_factory=dict, description="Each dependency checked: 'ok' or what failed.")
 
 
 class ScaledDeployment(BaseModel):
+    """The reference's DeploymentInfo field by field (its zero values included), then ours."""
+
     name: str
     namespace: str
+    replicas: int = Field(0, description="Always 0, as in the reference (it never fills it).")
     previous_replicas: int
     current_replicas: int
     target_replicas: int
     target_status: TargetStatus
-    scaling_reason: str
+    scaled_at: str = Field(ZERO_TIME, description="Always Go's zero time, as in the reference.")
+    scaling_reason: str | None = Field(None, description="The request's reason; left out when none was given.")
     scheduled_scale_up: UtcTime | None = None
     project: str
     actor: str
+    dry_run: bool = False
 
 
 class ScaleResponse(BaseModel):
@@ -148,6 +175,13 @@ class ScaleResponse(BaseModel):
     message: str
     deployment: ScaledDeployment
     timestamp: UtcTime
+    warnings: list[str] = Field(
+        default_factory=list, description="What the app accepted but did differently or found odd (never an error)."
+    )
+    pending: list[str] = Field(
+        default_factory=list,
+        description="Changes started or held back (a pool still busy); the app comes back within seconds.",
+    )
 
 
 class DeploymentState(BaseModel):
@@ -158,7 +192,10 @@ class DeploymentState(BaseModel):
     desired_replicas: int
     available_replicas: int
     status: DeploymentStatus
-    last_scale_time: UtcTime | None = None
+    last_scaled: str = Field(ZERO_TIME, description="Always Go's zero time, as in the reference.")
+    last_scale_time: UtcTime | str = Field(
+        description="The app's last scale of it (audit), else its creation time, as in the reference."
+    )
     project: str
     original_replicas: int | None = None
     override: OverrideView | None = None

@@ -7,14 +7,17 @@ is applied at once and audited with the caller as actor.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 
+from scaling import free_text
 from scaling.api.auth import Caller, caller
-from scaling.api.errors import ApiError
+from scaling.api.errors import REFERENCE_BAD_BODY, ApiError
 from scaling.api.models import (
+    MAX_REASON,
     DeploymentName,
     ErrorBody,
     Namespace,
@@ -24,9 +27,11 @@ from scaling.api.models import (
     ScaleUpRequest,
     StatusResponse,
     TargetStatus,
+    rfc3339,
 )
 from scaling.api.service import Applied, service_of
-from scaling.api.views import check_until, deployment_state, to_override
+from scaling.api.views import deployment_state, to_override
+from scaling.clusters.objects import MAX_REPLICAS as REMEMBERABLE_REPLICAS
 from scaling.model import WorkloadKind, WorkloadRef
 from scaling.override import OverrideAction
 from scaling.plan.observed import ObservedWorkload
@@ -50,22 +55,70 @@ NamespaceParam = Annotated[Namespace, Path(description="Namespace (DNS-1123 labe
 NameParam = Annotated[DeploymentName, Path(description="Deployment name (DNS-1123 subdomain).")]
 
 
-def _until(body_until: datetime | None, body_scheduled: datetime | None) -> datetime | None:
+NO_REASON = "no reason given"
+# A size above this could not be remembered: the original-replicas annotation the app writes when it scales
+# the Deployment down is read back only up to this count (scaling/clusters/objects.py), so the evening's
+# scale-down would stop with an unreadable annotation. The one refusal the reference does not make.
+REMEMBERABLE = REMEMBERABLE_REPLICAS
+
+
+def _reason(text: str, *, limit_is_error: bool) -> tuple[str, str | None, list[str]]:
+    """(what is recorded, what the response echoes, warnings). Refuses only text the audit cannot hold."""
+    given = text.strip()
+    if not given or free_text.problem(given) == "has no visible character":
+        note = "no reason given" if not text else "the reason has no visible character"
+        return NO_REASON, (text or None), [f"{note}: recorded as '{NO_REASON}'"]
+    warnings: list[str] = []
+    if len(given) > MAX_REASON:
+        if limit_is_error:  # the reference's scale-up binds reason with max=500
+            raise ApiError(400, REFERENCE_BAD_BODY, f"body field reason: {len(given)} characters; at most {MAX_REASON}")
+        warnings.append(f"reason is {len(given)} characters: the first {MAX_REASON} are recorded")
+        given = given[:MAX_REASON].rstrip()
+    refused = free_text.problem(given)
+    if refused:
+        raise ApiError(400, REFERENCE_BAD_BODY, f"body field reason {refused}")
+    return given, text, warnings
+
+
+def _until(
+    body_until: datetime | None, body_scheduled: datetime | None, now: datetime, max_hours: int
+) -> tuple[datetime | None, list[str]]:
+    """The override's end from the request, made acceptable instead of refused (the reference takes any
+    time): a past one means "until the next schedule change", a far one is held for `max_hours`."""
     if body_until is not None and body_scheduled is not None and body_until != body_scheduled:
-        raise ApiError(400, "Invalid request", "give either until or scheduled_scale_up, not two different times")
-    return body_until or body_scheduled
+        raise ApiError(400, REFERENCE_BAD_BODY, "give either until or scheduled_scale_up, not two different times")
+    until = body_until or body_scheduled
+    if until is None:
+        return None, []
+    field = "until" if body_until is not None else "scheduled_scale_up"
+    if until <= now:
+        return None, [
+            f"{field} {rfc3339(until)} is not in the future: held until the project's next schedule change instead"
+        ]
+    cap = now + timedelta(hours=max_hours)
+    if until > cap:
+        return cap, [
+            f"{field} {rfc3339(until)} is more than {max_hours} hours ahead: the app holds it until {rfc3339(cap)} "
+            "(SCALING_MAX_OVERRIDE_HOURS), then the project's schedule decides again"
+        ]
+    return until, []
 
 
-def _seen(applied: Applied) -> ObservedWorkload:
-    """The deployment after the change, or before it when it could not be read again."""
-    seen = applied.after or applied.before
-    assert seen is not None  # a targeted override always read its deployment first
-    return seen
+def _unknown(body: ScaleToZeroRequest | ScaleUpRequest) -> list[str]:
+    return [f"body field {name} is not a field of this endpoint: ignored" for name in body.unknown_fields()]
 
 
-def _scaled(applied: Applied, *, target: int, status: TargetStatus, current: int) -> ScaledDeployment:
-    override, before = applied.override, applied.before
-    assert override is not None and before is not None  # a targeted override always has both
+def _before(applied: Applied) -> ObservedWorkload:
+    """The deployment as it was before the change (a targeted override always read it first)."""
+    assert applied.before is not None
+    return applied.before
+
+
+def _scaled(
+    applied: Applied, *, target: int, status: TargetStatus, current: int, reason: str | None, scheduled: datetime | None
+) -> ScaledDeployment:
+    override, before = applied.override, _before(applied)
+    assert override is not None  # a targeted override always has one
     return ScaledDeployment(
         name=before.ref.name,
         namespace=before.ref.namespace,
@@ -73,10 +126,11 @@ def _scaled(applied: Applied, *, target: int, status: TargetStatus, current: int
         current_replicas=current,
         target_replicas=target,
         target_status=status,
-        scaling_reason=override.reason,
-        scheduled_scale_up=override.until,
+        scaling_reason=reason or None,
+        scheduled_scale_up=scheduled,
         project=override.project,
         actor=override.actor,
+        dry_run=applied.dry_run,
     )
 
 
@@ -90,11 +144,10 @@ def _scale(
     until: datetime | None,
 ) -> Applied:
     now = request.app.state.clock()
-    max_hours = request.app.state.settings.max_override_hours
-    check_until(until, now, max_hours)  # bad input is refused before anything is looked up
     service = service_of(request)
     project = service.owner_of(ref)
     service.observed_workload(project, ref)  # 404 before anything is recorded
+    settings = request.app.state.settings
     override = to_override(
         project,
         action,
@@ -104,14 +157,20 @@ def _scale(
         until=until,
         target=ref,
         replicas=replicas,
-        settings=request.app.state.settings,
+        settings=replace(settings, max_replicas=max(settings.max_replicas, REMEMBERABLE)),
     )
-    return service.apply_override(project, override, now, who)
+    try:
+        return service.apply_override(project, override, now, who, busy_is_pending=True)
+    except ApiError as error:
+        if error.status == 500:  # the reference's words for a scale that failed
+            raise ApiError(500, "Failed to scale deployment", error.detail) from error
+        raise
 
 
 @router.post(
     "/scale-to-zero",
     response_model=ScaleResponse,
+    response_model_exclude_none=True,
     responses=ERRORS,
     summary="Scale a Deployment to zero (and hold it there until scheduled_scale_up / the next schedule change)",
 )
@@ -123,19 +182,24 @@ def scale_to_zero(
     who: Caller = Depends(caller),
 ) -> ScaleResponse:
     ref = WorkloadRef(WorkloadKind.DEPLOYMENT, namespace, name)
-    until = _until(body.until, body.scheduled_scale_up)
-    applied = _scale(request, ref, who, OverrideAction.DOWN, None, body.reason, until)
-    current = _seen(applied).replicas
+    now = request.app.state.clock()
+    recorded, echoed, warnings = _reason(body.reason, limit_is_error=False)
+    until, late = _until(body.until, body.scheduled_scale_up, now, request.app.state.settings.max_override_hours)
+    applied = _scale(request, ref, who, OverrideAction.DOWN, None, recorded, until)
+    scheduled = body.scheduled_scale_up or body.until or (applied.override.until if applied.override else None)
     return ScaleResponse(
-        message=applied.message("Deployment scaled to zero"),
-        deployment=_scaled(applied, target=0, status="scaled-to-zero", current=current),
+        message="Deployment scaled to zero",
+        deployment=_scaled(applied, target=0, status="scaled-to-zero", current=0, reason=echoed, scheduled=scheduled),
         timestamp=request.app.state.clock(),
+        warnings=_unknown(body) + warnings + late,
+        pending=applied.pending(),
     )
 
 
 @router.post(
     "/scale-up",
     response_model=ScaleResponse,
+    response_model_exclude_none=True,
     responses=ERRORS,
     summary="Scale a Deployment to a replica count (also down to a smaller non-zero count)",
 )
@@ -146,21 +210,37 @@ def scale_up(
     request: Request,
     who: Caller = Depends(caller),
 ) -> ScaleResponse:
-    limit = request.app.state.settings.max_replicas
-    if body.replicas > limit:
+    settings = request.app.state.settings
+    if body.replicas > REMEMBERABLE:
         raise ApiError(
             400,
-            "Invalid request",
-            f"body field replicas: {body.replicas} is above the limit {limit} (SCALING_MAX_REPLICAS)",
+            REFERENCE_BAD_BODY,
+            f"body field replicas: {body.replicas} is above {REMEMBERABLE}, the largest size the app can remember "
+            "on the Deployment when it scales it down",
         )
     ref = WorkloadRef(WorkloadKind.DEPLOYMENT, namespace, name)
-    until = _until(body.until, body.scheduled_scale_up)
-    applied = _scale(request, ref, who, OverrideAction.REPLICAS, body.replicas, body.reason, until)
-    current = _seen(applied).ready_replicas
+    now = request.app.state.clock()
+    recorded, echoed, warnings = _reason(body.reason, limit_is_error=True)
+    until, late = _until(body.until, body.scheduled_scale_up, now, settings.max_override_hours)
+    if body.replicas > settings.max_replicas:
+        warnings.append(
+            f"replicas {body.replicas} is above SCALING_MAX_REPLICAS ({settings.max_replicas}): accepted as the "
+            "reference accepts it; check it is not a typo"
+        )
+    applied = _scale(request, ref, who, OverrideAction.REPLICAS, body.replicas, recorded, until)
     return ScaleResponse(
-        message=applied.message(f"Deployment scaled to {body.replicas} replicas"),
-        deployment=_scaled(applied, target=body.replicas, status="scaling-up", current=current),
-        timestamp=request.app.state.clock(),
+        message=f"Deployment scaled to {body.replicas} replicas",
+        deployment=_scaled(
+            applied,
+            target=body.replicas,
+            status="scaling-up",
+            current=_before(applied).current_replicas,  # the reference reports the pods before the scale
+            reason=echoed,
+            scheduled=body.scheduled_scale_up or body.until or (applied.override.until if applied.override else None),
+        ),
+        timestamp=now,
+        warnings=_unknown(body) + warnings + late,
+        pending=applied.pending(),
     )
 
 

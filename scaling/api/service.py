@@ -23,7 +23,7 @@ from scaling.logs import said as _said  # a dependency's error, redacted, for a 
 from scaling.model import Project, ProjectError, WorkloadRef
 from scaling.names import ClusterId
 from scaling.override import Override
-from scaling.plan.actions import Outcome, Result
+from scaling.plan.actions import Outcome, PoolChange, Result
 from scaling.plan.observed import ObservedCluster, ObservedWorkload, PoolSize
 from scaling.plan.pools import describe
 
@@ -89,6 +89,10 @@ class Applied:
             return f"{done}; {pending} change(s) not done yet, the next tick retries (see results)"
         return done
 
+    def pending(self) -> list[str]:
+        """What is not done yet, one line each: a change held back or busy, a pool operation still running."""
+        return [line for outcome, line in zip(self.outcomes, self.lines(), strict=False) if _in_flight(outcome)]
+
     def results(self) -> list[ResultView]:
         """Each outcome as JSON fields (a pool's size as the audit writes it, never a Python repr)."""
         views = []
@@ -122,10 +126,16 @@ class Applied:
         return lines
 
 
-def _blocking(outcomes: Sequence[Outcome], target: str) -> Outcome | None:
-    """The target's failed / busy outcome, if any."""
+def _in_flight(outcome: Outcome) -> bool:
+    """Started and not finished (a pool operation), or held back until something else is done (busy)."""
+    return outcome.result is Result.BUSY or (isinstance(outcome.action, PoolChange) and outcome.result is Result.OK)
+
+
+def _blocking(outcomes: Sequence[Outcome], target: str, *, busy_is_pending: bool = False) -> Outcome | None:
+    """The target's failed / busy outcome, if any (busy ones not, when the caller reports them as pending)."""
+    blocking = (Result.FAILED,) if busy_is_pending else (Result.FAILED, Result.BUSY)
     for outcome in outcomes:
-        if outcome.result in (Result.FAILED, Result.BUSY) and outcome.action.target == target:
+        if outcome.result in blocking and outcome.action.target == target:
             return outcome
     return None
 
@@ -293,8 +303,11 @@ class ApiService:
 
     # -- changing --------------------------------------------------------------------------------------
 
-    def apply_override(self, project: Project, override: Override, now: datetime, who: Caller) -> Applied:
-        """Record the override and its audit row, then apply the project's changes at once."""
+    def apply_override(
+        self, project: Project, override: Override, now: datetime, who: Caller, *, busy_is_pending: bool = False
+    ) -> Applied:
+        """Record the override and its audit row, then apply the project's changes at once. `busy_is_pending`:
+        the target's own change held back (busy) is reported in `Applied.pending()`, not as a 409."""
         if not project.enabled:
             raise ApiError(
                 409,
@@ -309,7 +322,7 @@ class ApiService:
             raise ApiError(
                 503, "Table Storage unavailable", f"recording the override failed: {_said(error)}"
             ) from error
-        return self._apply(project, override, before, now)
+        return self._apply(project, override, before, now, busy_is_pending=busy_is_pending)
 
     def clear_override(
         self, project: Project, ref: WorkloadRef | None, now: datetime, who: Caller
@@ -344,6 +357,8 @@ class ApiService:
         before: ObservedWorkload | None,
         now: datetime,
         target: WorkloadRef | None = None,
+        *,
+        busy_is_pending: bool = False,
     ) -> Applied:
         target = override.target if override else target
         try:
@@ -357,7 +372,9 @@ class ApiService:
         dry_run = self.dry_run or project.dry_run
         # One deployment: its change is the answer, so its failure is the response's. A whole project:
         # what could not be done now (a pool still busy) is listed and left to the next tick.
-        blocking = _blocking(outcomes, ref_target(target)) if target is not None else None
+        blocking = (
+            _blocking(outcomes, ref_target(target), busy_is_pending=busy_is_pending) if target is not None else None
+        )
         if blocking is not None:
             status = 409 if blocking.result is Result.BUSY else 500
             raise ApiError(

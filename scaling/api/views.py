@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from scaling.api.errors import ApiError
 from scaling.api.models import (
+    ZERO_TIME,
     AuditView,
     DeploymentState,
     DeploymentStatus,
@@ -137,10 +138,13 @@ def recent_failures(rows: Iterable[AuditView], project: str, limit: int = 3) -> 
 
 
 def deployment_status(workload: ObservedWorkload) -> DeploymentStatus:
-    """The reference's `status`: scaling while ready != desired, else active (desired > 0) / inactive."""
-    if workload.ready_replicas != workload.replicas:
+    """The reference's `status`, in its order: inactive when desired is 0, scaling while the pods created
+    (status.replicas) differ from desired, else active."""
+    if workload.replicas == 0:
+        return "inactive"
+    if workload.current_replicas != workload.replicas:
         return "scaling"
-    return "active" if workload.replicas > 0 else "inactive"
+    return "active"
 
 
 def deployment_state(
@@ -150,11 +154,12 @@ def deployment_state(
         name=workload.ref.name,
         namespace=workload.ref.namespace,
         deployment=workload.ref.name,
-        current_replicas=workload.ready_replicas,
+        current_replicas=workload.current_replicas,
         desired_replicas=workload.replicas,
-        available_replicas=workload.ready_replicas,
+        available_replicas=workload.available_replicas,
         status=deployment_status(workload),
-        last_scale_time=last_scale,
+        # The reference always sends a time: the creation time, as it knows nothing later.
+        last_scale_time=last_scale or workload.created or ZERO_TIME,
         project=project.name,
         original_replicas=workload.original_replicas,
         override=override_view(override),

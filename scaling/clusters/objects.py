@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from scaling import annotations as ann
@@ -86,6 +87,18 @@ def _field_int(raw: Mapping[str, Any], path: str, *, what: str, default: int | N
     return value
 
 
+def _created(raw: Mapping[str, Any]) -> datetime | None:
+    """metadata.creationTimestamp (RFC 3339, UTC), or None when absent or unreadable: it is only shown."""
+    value = (raw.get("metadata") or {}).get("creationTimestamp")
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
 def annotation_count(value: str, key: str) -> int:
     """A replica count written in an annotation: a plain non-negative integer, else ValueError."""
     text = value.strip()
@@ -110,6 +123,8 @@ def workload(raw: Mapping[str, Any], kind: WorkloadKind) -> ObservedWorkload:
     # The API server defaults spec.replicas to 1; kubectl output always has it.
     replicas = _field_int(raw, "spec.replicas", what=what, default=1)
     ready = _field_int(raw, "status.readyReplicas", what=what, default=0)
+    current = _field_int(raw, "status.replicas", what=what, default=0)
+    available = _field_int(raw, "status.availableReplicas", what=what, default=0)
     errors: list[str] = []
     original = min_replicas = own_uptime = None
     excluded = False
@@ -145,6 +160,9 @@ def workload(raw: Mapping[str, Any], kind: WorkloadKind) -> ObservedWorkload:
         min_replicas=min_replicas,
         node_pool=node_pool(raw),
         annotation_errors=tuple(errors),
+        current_replicas=current,
+        available_replicas=available,
+        created=_created(raw),
     )
 
 

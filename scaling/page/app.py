@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse
 
 from scaling.api.auth import AuthConfig, caller
 from scaling.api.errors import AccessLog, ApiError, BodyLimit, install_error_handlers
-from scaling.api.models import ErrorBody, HealthBody, ReadyBody
+from scaling.api.models import ErrorBody, HealthBody, NotReadyBody, ReadyBody
+from scaling.api.wire import JsonBody, RequestId
 from scaling.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -100,16 +101,19 @@ def create_app(
     app.state.context = LazyContext(lambda: as_service(context_factory(), settings))
     app.state.auth = auth or AuthConfig.from_env(api_key=settings.api_key, behind_functions_host=behind_functions_host)
     install_error_handlers(app)
-    # Outermost first: log every request, then cap the body before anything parses it.
+    # Added innermost first. Outermost: the request id (on every response, and in the log line), then the
+    # log line, then the body cap before anything parses it, then the reference routes' JSON leniency.
+    app.add_middleware(JsonBody)
     app.add_middleware(BodyLimit)
     app.add_middleware(AccessLog)
+    app.add_middleware(RequestId)
 
     @app.get("/health", response_model=HealthBody, tags=["health"])
     def health() -> HealthBody:
         """Liveness: answers without touching any dependency. No key needed."""
         return HealthBody(time=clock())
 
-    @app.get("/ready", response_model=ReadyBody, tags=["health"], responses={503: {"model": ReadyBody}})
+    @app.get("/ready", response_model=ReadyBody, tags=["health"], responses={503: {"model": NotReadyBody}})
     def ready(request: Request) -> Any:
         """Readiness: Table Storage and every configured cluster answer. No key needed."""
         from scaling.api.service import service_of
@@ -120,14 +124,11 @@ def create_app(
             checks = {"table-storage": f"unreachable: {error.detail}"}
         failed = {name: state for name, state in checks.items() if state != "ok"}
         if failed:
-            body = ReadyBody(
-                status="not ready",
-                error="; ".join(f"{name}: {state}" for name, state in failed.items()),
-                time=clock(),
-                checks=checks,
+            body = NotReadyBody(
+                error="; ".join(f"{name}: {state}" for name, state in failed.items()), time=clock(), checks=checks
             )
-            return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=503)
-        return ReadyBody(status="ready", kubernetes="connected", time=clock(), checks=checks)
+            return JSONResponse(body.model_dump(mode="json"), status_code=503)
+        return ReadyBody(time=clock())  # the reference's three fields, nothing else
 
     protected = [Depends(caller)]
     app.include_router(api_reference.router, dependencies=protected)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from scaling.model import WorkloadRef
 from scaling.names import ClusterId
@@ -28,6 +29,11 @@ class ObservedWorkload:
     min_replicas: int | None = None  # aks-hours/min-replicas
     node_pool: str | None = None  # from the pod template's nodeSelector `agentpool`, when set
     annotation_errors: tuple[str, ...] = ()  # unparseable aks-hours/* annotations, reported not fatal
+    # What the reference Scale API reports (scaling/api/reference.py): pods created (status.replicas),
+    # pods available (status.availableReplicas), and the object's creation time.
+    current_replicas: int = 0
+    available_replicas: int = 0
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)

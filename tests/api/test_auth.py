@@ -28,9 +28,30 @@ def test_the_bearer_scheme_is_case_insensitive():
     assert authenticate(config(), headers(authorization=f"bearer {KEY}")).via == "api-key"
 
 
-def test_another_scheme_is_not_a_key():
-    with pytest.raises(AuthError, match="Missing API key"):
+def test_another_scheme_is_refused_in_the_reference_words():
+    with pytest.raises(AuthError) as refused:
         authenticate(config(), headers(authorization=f"Basic {KEY}"))
+    assert refused.value.detail == "Invalid authorization format. Use: Bearer <api-key>"
+
+
+def test_a_bare_key_in_the_authorization_header_is_a_format_error_as_in_the_reference():
+    with pytest.raises(AuthError, match="Invalid authorization format"):
+        authenticate(config(), headers(authorization=KEY))
+
+
+def test_no_key_at_all_is_the_reference_header_required_error():
+    with pytest.raises(AuthError, match="^Authorization header required"):
+        authenticate(config(), {})
+
+
+def test_a_wrong_bearer_key_is_the_reference_invalid_api_key_error():
+    with pytest.raises(AuthError, match="^Invalid API key"):
+        authenticate(config(), headers(authorization="Bearer wrong-key"))
+
+
+def test_a_trusted_principal_gets_in_whatever_its_authorization_header_holds():
+    caller = authenticate(config(trust=True), headers(authorization="Basic x", x_ms_client_principal_name="bob"))
+    assert caller.actor == "bob"
 
 
 def test_a_key_that_only_starts_like_the_real_one_is_refused():

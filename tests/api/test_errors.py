@@ -56,12 +56,19 @@ def assert_error(response: httpx.Response, status: int, *words: str) -> dict:
 
 def test_a_call_without_the_api_key_is_401_saying_how_to_send_it(client):
     response = client.get("/api/v1/projects")
-    assert_error(response, 401, "missing api key", "Authorization: Bearer")
+    body = assert_error(response, 401, "Authorization: Bearer")
+    assert body["error"] == "Authorization header required"  # the reference's words
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 def test_a_wrong_api_key_is_401(client):
-    assert_error(client.get("/api/v1/projects", headers={"Authorization": "Bearer nope"}), 401, "invalid api key")
+    body = assert_error(client.get("/api/v1/projects", headers={"Authorization": "Bearer nope"}), 401)
+    assert body["error"] == "Invalid API key"  # the reference's words
+
+
+def test_a_key_without_the_bearer_scheme_is_401_in_the_reference_words(client):
+    body = assert_error(client.get("/api/v1/projects", headers={"Authorization": "nope"}), 401)
+    assert body["error"] == "Invalid authorization format. Use: Bearer <api-key>"
 
 
 def test_a_wrong_x_api_key_is_401(client):
@@ -104,17 +111,26 @@ def test_the_openapi_document_needs_no_key(client):
 # -- 400 ------------------------------------------------------------------------------------------------
 
 
-def test_a_body_that_is_not_json_is_400(client):
+def test_a_body_that_is_not_json_is_400_in_the_reference_words(client):
     response = client.post(SCALE_UP, headers={**AUTH, "Content-Type": "application/json"}, content=b"{replicas: 2")
-    assert_error(response, 400, "invalid json", "not valid json")
+    body = assert_error(response, 400, "not valid json")
+    assert body["message"] == "Invalid request body"
 
 
-def test_a_json_array_body_is_400(client):
-    assert_error(client.post(SCALE_UP, headers=AUTH, json=[1, 2]), 400, "must be a json object")
+def test_a_json_array_body_is_400_saying_cannot_unmarshal_as_the_reference_does(client):
+    body = assert_error(client.post(SCALE_UP, headers=AUTH, json=[1, 2]), 400, "cannot unmarshal array", "JSON object")
+    assert body["message"] == "Invalid request body"
 
 
-def test_a_body_without_json_content_type_is_400_naming_the_header(client):
-    response = client.post(SCALE_UP, headers={**AUTH, "Content-Type": "text/plain"}, content=b'{"replicas": 2}')
+def test_a_json_string_body_is_400_saying_cannot_unmarshal(client):
+    body = assert_error(client.post(SCALE_UP, headers=AUTH, json="invalid json"), 400, "cannot unmarshal string")
+    assert body["message"] == "Invalid request body"
+
+
+def test_a_body_without_json_content_type_is_400_naming_the_header_outside_the_reference_routes(client):
+    response = client.post(
+        OVERRIDE, headers={**AUTH, "Content-Type": "text/plain"}, content=b'{"action": "down", "reason": "x"}'
+    )
     assert_error(response, 400, "Content-Type: application/json", "text/plain")
 
 
@@ -128,26 +144,23 @@ def test_a_body_without_json_content_type_is_400_naming_the_header(client):
         ({"replicas": True, "reason": "x"}, ["replicas", "integer"]),
         ({"replicas": 0, "reason": "x"}, ["replicas", "greater than or equal to 1"]),
         ({"replicas": -1, "reason": "x"}, ["replicas"]),
-        ({"replicas": 51, "reason": "x"}, ["replicas", "above the limit 50", "SCALING_MAX_REPLICAS"]),
-        ({"replicas": 2, "reason": ""}, ["reason", "empty"]),
-        ({"replicas": 2, "reason": "   "}, ["reason", "empty"]),
+        ({"replicas": 2, "reason": ""}, ["reason", "at least 1 character"]),
+        ({"replicas": 10_001, "reason": "x"}, ["replicas", "above 10000", "remember"]),
+        ({"replicas": 2**31, "reason": "x"}, ["replicas", "less than or equal to 2147483647"]),
         ({"replicas": 2, "reason": "x" * 501}, ["reason", "at most 500"]),
         ({"replicas": 2, "reason": "a\nb"}, ["reason", "control characters"]),
         ({"replicas": 2, "reason": "a\x00b"}, ["reason", "control characters"]),
         ({"replicas": 2, "reason": "ok \u202edecnalab"}, ["reason", "bidirectional"]),
         ({"replicas": 2, "reason": "ok\u200bx"}, ["body field reason", "U+200B ZERO WIDTH SPACE at position 3"]),
-        ({"replicas": 2, "reason": "\u200d"}, ["body field reason", "no visible character"]),
         ({"replicas": 2, "reason": 5}, ["reason"]),
-        ({"replicas": 2, "reason": "x", "replica": 3}, ["replica is not a known field"]),
         ({"replicas": 2, "reason": "x", "until": "2026-11-24T18:00:00"}, ["until", "time zone"]),
         ({"replicas": 2, "reason": "x", "until": "tomorrow"}, ["until"]),
-        ({"replicas": 2, "reason": "x", "until": "2026-11-24T09:00:00Z"}, ["not in the future"]),
-        ({"replicas": 2, "reason": "x", "until": "2026-11-27T11:00:00Z"}, ["more than 72 hours"]),
     ],
     ids=lambda v: str(v)[:60] if isinstance(v, dict) else None,
 )
 def test_scale_up_validation_is_400_saying_what_and_where(client, body, words):
-    assert_error(client.post(SCALE_UP, headers=AUTH, json=body), 400, *words)
+    response = assert_error(client.post(SCALE_UP, headers=AUTH, json=body), 400, *words)
+    assert response["message"] == "Invalid request body"  # the reference's fixed message
 
 
 def test_a_reason_of_exactly_500_characters_is_accepted_by_validation():

@@ -59,7 +59,7 @@ def test_a_wrong_key_gets_the_key_form_too(client):
 
 def test_the_fragment_without_a_key_is_a_json_401(client):
     response = client.get("/", params={"fragment": 1})
-    assert response.status_code == 401 and response.json()["message"] == "Missing API key"
+    assert response.status_code == 401 and response.json()["error"] == "Authorization header required"
 
 
 def test_the_fragments_401_is_the_standard_error_body_with_a_timestamp(client):
