@@ -19,7 +19,7 @@ from scaling.api.wire import request_id_of
 from scaling.logs import configure_logging
 from scaling.page.app import LazyContext, create_app
 from scaling.settings import Settings
-from scaling.triggers import run_queue_message, run_timer
+from scaling.triggers import queue_follow_ups, run_queue_message, run_timer
 
 log = logging.getLogger("scaling.functions")
 
@@ -27,9 +27,12 @@ settings = Settings.from_env()
 
 
 def _start() -> object:
-    """Logging and the engine's context, on the first request or tick (never at import)."""
+    """Logging and the engine's context, on the first request or tick (never at import); work left in
+    flight by a tick, a queue message or an API call is followed up by a delayed queue message."""
     configure_logging(settings)
-    return build_context(settings)
+    built = build_context(settings)
+    built.followups = queue_follow_ups(built)
+    return built
 
 
 context = LazyContext(_start)

@@ -232,6 +232,8 @@ class Worker:
     owner: str
     max_dequeue_count: int = MAX_DEQUEUE_COUNT
     requeue: Callable[[ClusterMessage, int], None] | None = None  # (message, delay seconds)
+    # Called with what `reconcile` returned once the lock is released (scaling.followup schedules from it).
+    after: Callable[[ClusterMessage, object, datetime], None] | None = None
 
     def handle(self, body: str | bytes, dequeue_count: int | None, *, now: datetime) -> HandleResult:
         """Handle one delivery. Raises only when the reconcile (or storage) failed and a retry may help."""
@@ -263,13 +265,18 @@ class Worker:
         if lease.verdict is Verdict.HELD:
             return self._held(message, lease.holder_tick, lease.holder)
         try:
-            self.reconcile(message.cluster, now, message.tick)
+            result = self.reconcile(message.cluster, now, message.tick)
         except Exception as exc:
             self._release(lease, now, done=False)
             if count >= self.max_dequeue_count:
                 self._poison(message, now, f"reconcile failed on the last of {count} attempts: {exc}")
             raise
         self._release(lease, now, done=True)
+        if self.after is not None:
+            try:
+                self.after(message, result, now)
+            except Exception:  # the reconcile is done; a hook's failure must not make the host retry it
+                log.exception("after-reconcile hook failed for %s", message.cluster.name)
         return HandleResult(Handled.DONE, message)
 
     def _held(self, message: ClusterMessage, holder_tick: str | None, holder: str | None) -> HandleResult:

@@ -116,6 +116,8 @@ class Context:
     notices: NoticeMemo = field(default_factory=NoticeMemo)
     views: KeptViews = field(default_factory=KeptViews)
     notifications: object = None  # scaling.notify.store.NotifyStore: heads-ups sent (scaling/notifying.py)
+    # scaling.followup's scheduler (LocalFollowUps in serve, QueueFollowUps in Azure); None: no follow-ups
+    followups: object | None = None
 
     @classmethod
     def from_settings(

@@ -68,6 +68,7 @@ class Settings:
     cluster_concurrency: int = 16  # SCALING_CLUSTER_CONCURRENCY: clusters reconciled at once
     fanout: str = "in-process"  # SCALING_FANOUT: in-process | queue
     queue_name: str = "aks-hours-clusters"  # SCALING_QUEUE_NAME
+    follow_up_seconds: int = 20  # SCALING_FOLLOW_UP_SECONDS: back to a cluster with work in flight; 0: off
     dry_run: bool = False  # SCALING_DRY_RUN: global dry run
     log_level: str = "INFO"  # SCALING_LOG_LEVEL
     appinsights_connection: str | None = None  # APPLICATIONINSIGHTS_CONNECTION_STRING
@@ -99,6 +100,7 @@ class Settings:
             cluster_concurrency=_int(env, "SCALING_CLUSTER_CONCURRENCY", 16, low=1, high=256),
             fanout=fanout,
             queue_name=env.get("SCALING_QUEUE_NAME") or cls.queue_name,
+            follow_up_seconds=_int(env, "SCALING_FOLLOW_UP_SECONDS", 20, low=0, high=300),
             dry_run=_bool(env, "SCALING_DRY_RUN", False),
             log_level=(env.get("SCALING_LOG_LEVEL") or "INFO").upper(),
             appinsights_connection=env.get("APPLICATIONINSIGHTS_CONNECTION_STRING") or None,

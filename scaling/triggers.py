@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from scaling import followup
 from scaling.fanout import SYSTEM_PROJECT, Worker, clusters_of, enqueue_tick, ensure_queue, instance_owner, queue_client
 from scaling.logs import new_tick_id, redact
 from scaling.plan.actions import Result
@@ -118,6 +119,8 @@ def run_timer(context: Any, now: datetime, *, tick_id: str | None = None, queue:
             result: Any = enqueue_tick(queue, clusters_of(loaded.projects), tick=tick_id, tick_time=now)
         else:
             result = reconcile.tick(now, context=context, tick_id=tick_id)
+            for cluster in result.clusters:
+                followup.note(context, cluster.cluster, cluster.outcomes, now, tick=tick_id)
     except Exception as exc:
         audit.keep([failed_tick_row(now, tick_id, exc)])
         raise
@@ -151,14 +154,35 @@ def worker_for(context: Any, *, table_names: TableNames | None = None) -> Worker
             def requeue(message, delay: int) -> None:
                 requeue_queue.send_message(message.to_json(), visibility_timeout=delay)
 
-            def reconcile_one(cluster, now, tick) -> None:
-                reconcile.reconcile_cluster(cluster, now, context, tick_id=tick)
+            def reconcile_one(cluster, now, tick) -> object:
+                return reconcile.reconcile_cluster(cluster, now, context, tick_id=tick)
+
+            def after(message, report, now) -> None:
+                followup.note(context, message.cluster, getattr(report, "outcomes", ()), now, tick=message.tick)
 
             worker = Worker(
-                locks=locks, audit=buffered(context), reconcile=reconcile_one, owner=instance_owner(), requeue=requeue
+                locks=locks,
+                audit=buffered(context),
+                reconcile=reconcile_one,
+                owner=instance_owner(),
+                requeue=requeue,
+                after=after,
             )
             _workers[id(context)] = worker
         return worker
+
+
+def queue_follow_ups(context: Any, *, table_names: TableNames | None = None) -> followup.QueueFollowUps | None:
+    """Azure's follow-ups (scaling/followup.py): delayed messages on the fan-out queue, one pending per
+    cluster recorded in the Locks table; None when SCALING_FOLLOW_UP_SECONDS is 0."""
+    delay = context.settings.follow_up_seconds
+    if delay <= 0:
+        return None
+    names = table_names or TableNames()
+    queue = queue_client(context.settings)
+    ensure_queue(queue)
+    table = table_service(context.settings).get_table_client(names.locks)
+    return followup.QueueFollowUps(queue, table, delay=delay)
 
 
 def run_queue_message(context: Any, body: str | bytes, dequeue_count: int | None, now: datetime) -> Any:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scaling import reconcile
+from scaling import followup, reconcile
 from scaling.api.models import AuditView
 from scaling.model import Access, Project, ProjectError
 from scaling.names import ClusterId
@@ -116,6 +116,7 @@ class ContextBackend:
         report = reconcile.reconcile_cluster(project.cluster, now, self.context)
         if report.error and not report.outcomes:
             raise RuntimeError(report.error)
+        followup.note(self.context, project.cluster, report.outcomes, now)  # back within seconds if in flight
         return [o for o in report.outcomes if o.action.why.project == project.name]
 
     def audit(

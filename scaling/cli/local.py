@@ -358,6 +358,16 @@ def start_receiver(stack: ExitStack, context: Any, env: Mapping[str, str]) -> An
     return receiver
 
 
+def local_follow_ups(context: Any, delay: float) -> Any:
+    """`serve`'s follow-through (scaling/followup.py): an in-process timer per cluster with work in flight."""
+    from scaling import reconcile
+    from scaling.followup import LocalFollowUps
+
+    return LocalFollowUps(
+        lambda cluster, now, tick: reconcile.reconcile_cluster(cluster, now, context, tick_id=tick), delay=delay
+    )
+
+
 def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None = None) -> int:
     """Run until Ctrl-C / SIGTERM; everything started here is stopped before returning."""
     import signal
@@ -398,6 +408,9 @@ def serve(options: ServeOptions, env: Mapping[str, str], *, out: TextIO | None =
             local, link_key=local.link_key or secrets.token_urlsafe(32), public_url=local.public_url or url
         )
         context = build_context(local)
+        followups = local_follow_ups(context, local.follow_up_seconds)
+        context.followups = followups
+        stack.callback(followups.stop)
         projects = import_if_empty(context, options.schedules)
         if projects.imported:
             started.append(f"imported {len(projects.names)} sample projects from {options.schedules.name}")
