@@ -157,12 +157,12 @@ class ScaledDeployment(BaseModel):
 
     name: str
     namespace: str
-    replicas: int = Field(0, description="Always 0, as in the reference (it never fills it).")
+    replicas: Annotated[int, Field(description="Always 0, as in the reference (it never fills it).")] = 0
     previous_replicas: int
     current_replicas: int
     target_replicas: int
     target_status: TargetStatus
-    scaled_at: str = Field(ZERO_TIME, description="Always Go's zero time, as in the reference.")
+    scaled_at: Annotated[str, Field(description="Always Go's zero time, as in the reference.")] = ZERO_TIME
     scaling_reason: str | None = Field(None, description="The request's reason; left out when none was given.")
     scheduled_scale_up: UtcTime | None = None
     project: str
@@ -192,7 +192,7 @@ class DeploymentState(BaseModel):
     desired_replicas: int
     available_replicas: int
     status: DeploymentStatus
-    last_scaled: str = Field(ZERO_TIME, description="Always Go's zero time, as in the reference.")
+    last_scaled: Annotated[str, Field(description="Always Go's zero time, as in the reference.")] = ZERO_TIME
     last_scale_time: UtcTime | str = Field(
         description="The app's last scale of it (audit), else its creation time, as in the reference."
     )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.fixtures.api_world import AUTH, world  # noqa: F401 - fixture
+from tests.fixtures.api_world import AUTH
 
 pytestmark = pytest.mark.integration
 
