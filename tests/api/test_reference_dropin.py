@@ -229,3 +229,10 @@ def test_an_unknown_namespace_stays_404_and_the_key_stays_required(world):
     response = world.client.get("/api/v1/deployments/nobody/app/status", headers=AUTH)
     assert (response.status_code, response.json()["message"]) == (404, "Deployment nobody/app not found")
     assert world.client.get(f"{BASE}/status").status_code == 401
+
+
+def test_scaling_to_zero_a_deployment_already_at_zero_is_200_with_the_same_message(world):
+    world.client.post(f"{BASE}/scale-to-zero", headers=AUTH, json={"reason": "x"})
+    response = world.client.post(f"{BASE}/scale-to-zero", headers=AUTH, json={"reason": "again"})
+    assert (response.status_code, response.json()["message"]) == (200, "Deployment scaled to zero")
+    assert response.json()["deployment"]["previous_replicas"] == 0
