@@ -32,8 +32,8 @@ from scaling.api.models import (
 from scaling.api.service import Applied, service_of
 from scaling.api.views import deployment_state, to_override
 from scaling.clusters.objects import MAX_REPLICAS as REMEMBERABLE_REPLICAS
-from scaling.model import WorkloadKind, WorkloadRef
-from scaling.override import OverrideAction
+from scaling.model import Project, WorkloadKind, WorkloadRef
+from scaling.override import OverrideAction, cap_hours
 from scaling.plan.observed import ObservedWorkload
 
 router = APIRouter(prefix="/api/v1/deployments/{namespace}/{name}", tags=["deployments (reference API)"])
@@ -80,14 +80,18 @@ def _reason(text: str, *, limit_is_error: bool) -> tuple[str, str | None, list[s
     return given, text, warnings
 
 
+def _one_end(body: ScaleToZeroRequest | ScaleUpRequest) -> None:
+    if body.until is not None and body.scheduled_scale_up is not None and body.until != body.scheduled_scale_up:
+        raise ApiError(400, REFERENCE_BAD_BODY, "give either until or scheduled_scale_up, not two different times")
+
+
 def _until(
-    body_until: datetime | None, body_scheduled: datetime | None, now: datetime, max_hours: int
+    body: ScaleToZeroRequest | ScaleUpRequest, now: datetime, project: Project, max_hours: int
 ) -> tuple[datetime | None, list[str]]:
     """The override's end from the request, made acceptable instead of refused (the reference takes any
-    time): a past one means "until the next schedule change", a far one is held for `max_hours`."""
-    if body_until is not None and body_scheduled is not None and body_until != body_scheduled:
-        raise ApiError(400, REFERENCE_BAD_BODY, "give either until or scheduled_scale_up, not two different times")
-    until = body_until or body_scheduled
+    time): a past one means "until the next schedule change", a far one is held as long as allowed."""
+    body_until = body.until
+    until = body.until or body.scheduled_scale_up
     if until is None:
         return None, []
     field = "until" if body_until is not None else "scheduled_scale_up"
@@ -95,11 +99,12 @@ def _until(
         return None, [
             f"{field} {rfc3339(until)} is not in the future: held until the project's next schedule change instead"
         ]
-    cap = now + timedelta(hours=max_hours)
+    hours, setting = cap_hours(project, max_hours)
+    cap = now + timedelta(hours=hours)
     if until > cap:
         return cap, [
-            f"{field} {rfc3339(until)} is more than {max_hours} hours ahead: the app holds it until {rfc3339(cap)} "
-            "(SCALING_MAX_OVERRIDE_HOURS), then the project's schedule decides again"
+            f"{field} {rfc3339(until)} is more than {hours} hours ahead: the app holds it until {rfc3339(cap)} "
+            f"({setting}), then the project's schedule decides again"
         ]
     return until, []
 
@@ -141,13 +146,15 @@ def _scale(
     action: OverrideAction,
     replicas: int | None,
     reason: str,
-    until: datetime | None,
-) -> Applied:
+    body: ScaleToZeroRequest | ScaleUpRequest,
+) -> tuple[Applied, list[str]]:
+    """Record and apply the override; (what was applied, warnings about its end)."""
     now = request.app.state.clock()
     service = service_of(request)
     project = service.owner_of(ref)
     service.observed_workload(project, ref)  # 404 before anything is recorded
     settings = request.app.state.settings
+    until, late = _until(body, now, project, settings.max_override_hours)
     override = to_override(
         project,
         action,
@@ -160,7 +167,7 @@ def _scale(
         settings=replace(settings, max_replicas=max(settings.max_replicas, REMEMBERABLE)),
     )
     try:
-        return service.apply_override(project, override, now, who, busy_is_pending=True)
+        return service.apply_override(project, override, now, who, busy_is_pending=True), late
     except ApiError as error:
         if error.status == 500:  # the reference's words for a scale that failed
             raise ApiError(500, "Failed to scale deployment", error.detail) from error
@@ -182,10 +189,9 @@ def scale_to_zero(
     who: Caller = Depends(caller),
 ) -> ScaleResponse:
     ref = WorkloadRef(WorkloadKind.DEPLOYMENT, namespace, name)
-    now = request.app.state.clock()
     recorded, echoed, warnings = _reason(body.reason, limit_is_error=False)
-    until, late = _until(body.until, body.scheduled_scale_up, now, request.app.state.settings.max_override_hours)
-    applied = _scale(request, ref, who, OverrideAction.DOWN, None, recorded, until)
+    _one_end(body)
+    applied, late = _scale(request, ref, who, OverrideAction.DOWN, None, recorded, body)
     scheduled = body.scheduled_scale_up or body.until or (applied.override.until if applied.override else None)
     return ScaleResponse(
         message="Deployment scaled to zero",
@@ -221,13 +227,13 @@ def scale_up(
     ref = WorkloadRef(WorkloadKind.DEPLOYMENT, namespace, name)
     now = request.app.state.clock()
     recorded, echoed, warnings = _reason(body.reason, limit_is_error=True)
-    until, late = _until(body.until, body.scheduled_scale_up, now, settings.max_override_hours)
+    _one_end(body)
     if body.replicas > settings.max_replicas:
         warnings.append(
             f"replicas {body.replicas} is above SCALING_MAX_REPLICAS ({settings.max_replicas}): accepted as the "
             "reference accepts it; check it is not a typo"
         )
-    applied = _scale(request, ref, who, OverrideAction.REPLICAS, body.replicas, recorded, until)
+    applied, late = _scale(request, ref, who, OverrideAction.REPLICAS, body.replicas, recorded, body)
     return ScaleResponse(
         message=f"Deployment scaled to {body.replicas} replicas",
         deployment=_scaled(
