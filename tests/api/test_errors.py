@@ -4,7 +4,7 @@ cluster is touched (the app here has a context factory that fails the test if it
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -238,20 +238,6 @@ def test_an_unknown_path_is_404_in_the_reference_shape(client):
 
 def test_a_wrong_method_is_405_in_the_reference_shape(client):
     assert_error(client.delete("/health"), 405)
-
-
-def test_until_limit_follows_the_setting():
-    settings = dataclasses.replace(Settings.from_env({}), api_key=KEY, max_override_hours=1)
-    app = create_app(
-        _untouchable,
-        settings,
-        clock=lambda: NOW,
-        auth=AuthConfig(api_key=KEY, behind_functions_host=False, trust_principal_header=False),
-    )
-    with TestClient(app) as c:
-        until = (NOW + timedelta(hours=2)).isoformat()
-        response = c.post(SCALE_UP, headers=AUTH, json={"replicas": 1, "reason": "x", "until": until})
-        assert_error(response, 400, "more than 1 hours")
 
 
 # -- 503: Table Storage unreachable at a cold start -----------------------------------------------------
