@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from scaling.cli import CONFLICT, INVALID, OK, USAGE, CliError, Context
 from scaling.model import Project, ProjectError
+from scaling.schedule.lint import spec_warnings
 from scaling.storage.project_file import FileError, ScheduleFile, dump, read_file
 from scaling.storage.rows import LoadedProjects, project_to_row, validate_rows
 
@@ -98,16 +99,27 @@ def errors_json(errors: tuple[ProjectError, ...]) -> list[dict[str, str]]:
     return [{"project": e.project, "column": e.column, "message": e.message} for e in errors]
 
 
+def schedule_warnings(projects: tuple[Project, ...] | list[Project]) -> list[ProjectError]:
+    """Valid but suspicious Uptime / Downtime values (scaling/schedule/lint.py), as (project, column, message)."""
+    found = []
+    for project in projects:
+        for column, text in (("Uptime", project.spec.uptime), ("Downtime", project.spec.downtime)):
+            found += [ProjectError(project.name, column, message) for message in spec_warnings(column.lower(), text)]
+    return found
+
+
 def _validate(args: argparse.Namespace, ctx: Context) -> int:
     file = load_file(args.file)
     loaded = file.loaded
     code = INVALID if loaded.errors else OK
+    warnings = schedule_warnings(loaded.projects)
     if args.json:
         ctx.json(
             {
                 "file": file.source,
                 "valid": [{"name": p.name, **project_to_row(p)} for p in loaded.projects],
                 "errors": errors_json(loaded.errors),
+                "warnings": errors_json(tuple(warnings)),
             }
         )
         return code
@@ -118,6 +130,10 @@ def _validate(args: argparse.Namespace, ctx: Context) -> int:
     ctx.out(f"{file.source}: {len(loaded.projects)} of {total} projects valid")
     for project in loaded.projects:
         ctx.out(f"  {describe(project)}")
+    if warnings:
+        ctx.err(f"{file.source}: {len(warnings)} warnings (valid, but probably not what was meant):")
+        for warning in warnings:
+            ctx.err(f"  warning: {warning}")
     return code
 
 

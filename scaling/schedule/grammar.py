@@ -79,9 +79,8 @@ def _parse_absolute(kind: str, entry: str) -> tuple[tuple[int, int], str]:
                 f"{kind} entry '{entry}': '{part}' is not a valid date and time; expected {_ABSOLUTE_FORM}"
             ) from None
     start, end = ends
-    if end <= start:
-        raise ScheduleError(f"{kind} entry '{entry}': the end is not after the start; expected start < end")
-    return (to_seconds(start), to_seconds(end)), f"{start.isoformat()}-{end.isoformat()}"
+    # An end not after the start never matches, as in kube-downscaler (scaling/schedule/lint.py warns).
+    return (to_seconds(start), max(to_seconds(start), to_seconds(end))), f"{start.isoformat()}-{end.isoformat()}"
 
 
 def _parse_weekly(kind: str, entry: str, default_zone: str) -> tuple[str, list[Pattern], str]:
@@ -104,14 +103,14 @@ def _parse_weekly(kind: str, entry: str, default_zone: str) -> tuple[str, list[P
     if match is None:
         raise ScheduleError(f"{where}: '{times_text}' is not a time range; expected HH:MM-HH:MM such as 09:00-18:00")
     h1, m1, h2, m2 = (int(g) for g in match.groups())
-    start = _clock(h1, m1, times_text, where, end=False)
-    end = _clock(h2, m2, times_text, where, end=True)
-    if start == end:
-        raise ScheduleError(
-            f"{where}: window '{times_text}' is empty (start equals end); use 00:00-24:00 for whole days"
-        )
-    if end < start:
+    start, end = (h1 * 60 + m1) * 60, (h2 * 60 + m2) * 60
+    if not (_clock_ok(h1, m1, end=False) and _clock_ok(h2, m2, end=True)):
+        # kube-downscaler accepts any two digits and compares minutes of the day: `08:75` is 09:15, an end
+        # past 24:00 is the end of the day, a start from 24:00 on never matches (scaling/schedule/lint.py warns).
+        start, end = start, min(end, DAY)
+    elif end < start:
         end += DAY  # crosses midnight: the window belongs to the day it starts on
+    window = [(d, start, end) for d in days] if start < end else []  # empty: never matches, as in kube-downscaler
     zone = default_zone
     zone_text = ""
     if len(tokens) == 3:
@@ -120,7 +119,7 @@ def _parse_weekly(kind: str, entry: str, default_zone: str) -> tuple[str, list[P
         zone_text = f" {zone}"
     days_out = WEEKDAYS[first] if first == last else f"{WEEKDAYS[first]}-{WEEKDAYS[last]}"
     text = f"{days_out} {h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}{zone_text}"
-    return zone, [(d, start, end) for d in days], text
+    return zone, window, text
 
 
 def _weekday(name: str, where: str) -> int:
@@ -130,15 +129,9 @@ def _weekday(name: str, where: str) -> int:
     return number
 
 
-def _clock(hour: int, minute: int, text: str, where: str, *, end: bool) -> int:
-    if minute > 59:
-        raise ScheduleError(f"{where}: '{text}' has minute {minute:02d}; expected minutes 00-59")
-    if hour == 24 and minute == 0 and end:
-        return DAY
-    if hour > 23:
-        allowed = "00-23 (or 24:00 as an end)" if end else "00-23"
-        raise ScheduleError(f"{where}: '{text}' has hour {hour:02d}; expected hours {allowed}")
-    return hour * 3600 + minute * 60
+def _clock_ok(hour: int, minute: int, *, end: bool) -> bool:
+    """A clock time in the usual range (24:00 only as an end)."""
+    return minute <= 59 and (hour <= 23 or (end and hour == 24 and minute == 0))
 
 
 def check_zone(name: str, *, where: str) -> None:

@@ -379,3 +379,14 @@ def test_the_week_chart_fits_the_terminal(run, width, cells):
 def test_the_week_chart_width_can_be_given(run):
     _, out, _ = run("plan", "--file", SAMPLE, "--from", MONDAY, "--width", "100")
     assert max(len(line) for line in out.splitlines() if "│" in line) <= 100
+
+
+def test_validate_prints_a_kube_downscaler_spec_that_never_matches_as_a_warning(run, tmp_path):
+    path = tmp_path / "never.yaml"
+    path.write_text(
+        "projects:\n  p:\n    Cluster: /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+        "Microsoft.ContainerService/managedClusters/c\n    Namespaces: p\n    Uptime: Mon-Mon 00:00-00:00 CET\n"
+    )
+    code, out, err = run("schedules", "validate", str(path))
+    assert code == OK and "1 of 1 projects valid" in out
+    assert "warning: project 'p', column Uptime: uptime entry 'Mon-Mon 00:00-00:00 CET' never matches" in err

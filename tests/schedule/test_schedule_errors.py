@@ -18,19 +18,8 @@ from scaling.schedule.hours import ScheduleError, parse
             {"uptime": "Mon-Fri-Sat 09:00-17:00"}, "'Mon-Fri-Sat' is not a weekday or range", id="three-day-range"
         ),
         pytest.param(
-            {"uptime": "Mon-Fri 25:00-26:00"}, "'25:00-26:00' has hour 25; expected hours 00-23", id="hour-25"
-        ),
-        pytest.param(
-            {"uptime": "Mon-Fri 09:60-17:00"}, "'09:60-17:00' has minute 60; expected minutes 00-59", id="minute-60"
-        ),
-        pytest.param({"uptime": "Mon-Fri 24:00-06:00"}, "has hour 24; expected hours 00-23", id="start-24-00"),
-        pytest.param(
-            {"uptime": "Mon-Fri 09:00-24:30"}, "has hour 24; expected hours 00-23 (or 24:00 as an end)", id="end-24-30"
-        ),
-        pytest.param(
             {"uptime": "Mon-Fri 9-17"}, "'9-17' is not a time range; expected HH:MM-HH:MM", id="hours-without-minutes"
         ),
-        pytest.param({"uptime": "Mon-Fri 09:00-09:00"}, "window '09:00-09:00' is empty", id="empty-window"),
         pytest.param(
             {"uptime": "Mon-Fri 09:00-17:00 Europe/Berln"},
             "time zone 'Europe/Berln' is not a known IANA time zone; expected an IANA name",
@@ -75,11 +64,6 @@ from scaling.schedule.hours import ScheduleError, parse
             {"uptime": "2026-13-27T09:00:00+09:00-2026-12-27T18:00:00+09:00"},
             "'2026-13-27T09:00:00+09:00' is not a valid date and time",
             id="absolute-month-13",
-        ),
-        pytest.param(
-            {"uptime": "2026-12-27T18:00:00+09:00-2026-12-27T09:00:00+09:00"},
-            "the end is not after the start",
-            id="absolute-reversed",
         ),
         pytest.param(
             {"uptime": "Mon-Fri 09:00-17:00", "downtime": "Sat-Sun 00:00-24:00"},
