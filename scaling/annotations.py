@@ -8,6 +8,7 @@ ORIGINAL_HPA_MIN = "aks-hours/original-min-replicas"  # HorizontalPodAutoscaler 
 ORIGINAL_HPA_MAX = "aks-hours/original-max-replicas"  # HorizontalPodAutoscaler maxReplicas
 ORIGINAL_SUSPEND = "aks-hours/original-suspend"  # CronJob spec.suspend ("true"/"false")
 PAUSED_BY_APP = "aks-hours/paused"  # on a KEDA ScaledObject the app paused ("true")
+OWNER = "aks-hours/project"  # the project that scaled it down, so a release can say why (issue 20)
 
 # Set by users on a workload.
 EXCLUDE = "aks-hours/exclude"  # "true": never touch this workload
@@ -23,4 +24,5 @@ TAG_ORIGINAL_AUTOSCALING = "aks-hours-original-autoscaling"
 TAG_ORIGINAL_MIN = "aks-hours-original-min"
 TAG_ORIGINAL_MAX = "aks-hours-original-max"
 TAG_ORIGINAL_POWER = "aks-hours-original-power"
+TAG_OWNER = "aks-hours-project"  # the project that scaled the pool down (not part of the remembered size)
 POOL_TAGS = (TAG_ORIGINAL_COUNT, TAG_ORIGINAL_AUTOSCALING, TAG_ORIGINAL_MIN, TAG_ORIGINAL_MAX, TAG_ORIGINAL_POWER)

@@ -44,6 +44,13 @@ class NotifyChannel:
         return f"{self.kind.value}:{self.setting}"
 
 
+class Release(StrEnum):
+    """When the app gives back what it holds of something no enabled project claims any longer."""
+
+    NOW = "now"  # at the next tick
+    AT_OPENING = "at-opening"  # at the project's next opening time (its pools at their warm-up)
+
+
 class WorkloadKind(StrEnum):
     DEPLOYMENT = "deployment"
     STATEFULSET = "statefulset"
@@ -104,6 +111,7 @@ class Project:
     notify: tuple[NotifyChannel, ...] = ()  # heads-ups before scheduled down transitions
     notify_minutes: int = 15  # the heads-up's lead time
     notify_after: bool = False  # also a short message once the project went down
+    release: Release = Release.NOW
 
     def manages(self, ref: WorkloadRef) -> bool:
         """True when `ref` belongs to this project (namespace, Workloads and Exclude)."""

@@ -24,6 +24,8 @@ from scaling.clusters.clients import Clients, StartOnly, arm_message
 from scaling.names import ClusterId, InvalidName, agent_pool_name
 from scaling.plan.actions import Outcome, PoolChange, Result
 from scaling.plan.observed import ObservedPool, PoolSize
+from scaling.annotations import TAG_OWNER
+from scaling.clusters.objects import owner_name
 from scaling.plan.pools import decode_original
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ def observed_pool(pool: AgentPool | Mapping[str, Any]) -> ObservedPool:
         tags=tags,
         original=original,
         tag_errors=errors,
+        owner=owner_name(tags.get(TAG_OWNER)) if original is not None else None,
     )
 
 

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 MAX_REPLICAS = 10_000
 # Labels AKS puts on every node naming its agent pool.
 POOL_LABELS = ("agentpool", "kubernetes.azure.com/agentpool")
-WORKLOAD_ANNOTATIONS = frozenset({ann.ORIGINAL_REPLICAS, ann.EXCLUDE, ann.UPTIME, ann.MIN_REPLICAS})
+WORKLOAD_ANNOTATIONS = frozenset({ann.ORIGINAL_REPLICAS, ann.EXCLUDE, ann.UPTIME, ann.MIN_REPLICAS, ann.OWNER})
 _KINDS = {"Deployment": WorkloadKind.DEPLOYMENT, "StatefulSet": WorkloadKind.STATEFULSET}
 
 
@@ -126,7 +126,7 @@ def workload(raw: Mapping[str, Any], kind: WorkloadKind) -> ObservedWorkload:
     current = _field_int(raw, "status.replicas", what=what, default=0)
     available = _field_int(raw, "status.availableReplicas", what=what, default=0)
     errors: list[str] = []
-    original = min_replicas = own_uptime = None
+    original = min_replicas = own_uptime = owner = None
     excluded = False
     for key, value in sorted(m.annotations.items()):
         if not key.startswith(ann.PREFIX):
@@ -145,6 +145,8 @@ def workload(raw: Mapping[str, Any], kind: WorkloadKind) -> ObservedWorkload:
                     raise ValueError(f"{error}; treated as excluded") from None
             elif key == ann.UPTIME:
                 own_uptime = _uptime(value, key)
+            elif key == ann.OWNER:
+                owner = owner_name(value)
             else:
                 raise ValueError(f"{key}: unknown annotation (known: {', '.join(sorted(WORKLOAD_ANNOTATIONS))})")
         except ValueError as error:
@@ -163,7 +165,17 @@ def workload(raw: Mapping[str, Any], kind: WorkloadKind) -> ObservedWorkload:
         current_replicas=current,
         available_replicas=available,
         created=_created(raw),
+        owner=owner,
     )
+
+
+def owner_name(value: object) -> str | None:
+    """The project named by an owner annotation or tag; None when it names none (a hand edit): only the
+    reason of a release depends on it."""
+    try:
+        return dns1123_label(value, what="project")
+    except InvalidName:
+        return None
 
 
 def _uptime(value: str, key: str) -> str:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 
-from scaling.annotations import ORIGINAL_REPLICAS
+from scaling.annotations import ORIGINAL_REPLICAS, OWNER
 from scaling.model import Project, WorkloadKind, WorkloadRef, WorkloadSelector
 from scaling.names import ClusterId
 from scaling.override import Override, OverrideAction
@@ -45,6 +45,7 @@ from scaling.plan.autoscalers import TargetPlan, plan_autoscalers, plan_cronjobs
 from scaling.plan.observed import ObservedCluster, ObservedWorkload
 from scaling.plan.optouts import autoscaled_workloads, own_warmup, plan_workload
 from scaling.plan.pools import plan_pool
+from scaling.plan.release import Rows, plan_releases
 
 UTC = UTC
 
@@ -97,8 +98,12 @@ def plan(
     overrides: Sequence[Override],
     observed: Mapping[ClusterId, ObservedCluster],
     now: datetime,
+    *,
+    rows: Rows | None = None,
 ) -> list[Action]:
-    """Every action due at `now` (timezone-aware), ordered by `sort_key`. Disabled projects are ignored."""
+    """Every action due at `now` (timezone-aware), ordered by `sort_key`. Disabled projects are not
+    scheduled; with `rows` (the whole table), what no enabled project claims is released in every observed
+    cluster (scaling/plan/release.py); without, nothing is released."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"plan: now={now.isoformat()} is naive; pass a timezone-aware datetime")
     now = now.astimezone(UTC)  # so `now + warm-up` counts real minutes, also across a DST change
@@ -107,6 +112,10 @@ def plan(
     for project in projects:
         if project.enabled:
             by_cluster[project.cluster].append(project)
+    if rows is not None:
+        for cluster, seen_only in observed.items():
+            if cluster not in by_cluster and seen_only.error is None:
+                by_cluster[cluster] = []  # only releases: every project of it is disabled
     actions: list[Action] = []
     for cluster, members in by_cluster.items():
         seen = observed.get(cluster)
@@ -116,7 +125,7 @@ def plan(
                 Notice(cluster, "cluster", f"no change: {problem}", Why(p.name), Result.FAILED) for p in members
             ]
             continue
-        actions += _plan_cluster(seen, members, active, now)
+        actions += _plan_cluster(seen, members, active, now, rows)
     return sorted(actions, key=sort_key)
 
 
@@ -175,6 +184,7 @@ def _plan_cluster(
     members: list[Project],
     active: Mapping[tuple[str, WorkloadRef | None], Override],
     now: datetime,
+    rows: Rows | None = None,
 ) -> list[Action]:
     cluster = seen.cluster
     desires = {p.name: project_desire(p, active.get((p.name, None)), now) for p in members}
@@ -267,6 +277,16 @@ def _plan_cluster(
         project_wide = desires[project.name]
         actions += plan_cronjobs(project, up=project_wide.up, seen=seen, why=project_wide.why, shared=shared)
 
+    released = plan_releases(
+        seen,
+        members,
+        rows,
+        now,
+        restore=lambda c, w, why: plan_scalable(c, w, Desire(True, why)),
+        claimed=[w.ref for ws in owned.values() for w in ws],
+    )
+    actions += released.actions
+    targets = {**released.targets, **targets}
     actions += plan_autoscalers(cluster, seen, targets)
     actions += _plan_pools(seen, members, active, pools_held_up, now)
     return actions
@@ -347,7 +367,9 @@ def plan_scalable(cluster: ClusterId, workload: ObservedWorkload, desire: Desire
         # annotation: a value to remember, None to delete it (merge-patch null), False to leave it.
         metadata: dict[str, object] = {"resourceVersion": workload.resource_version}
         if annotation is not False:
-            metadata["annotations"] = {ORIGINAL_REPLICAS: annotation}
+            # The owner travels with the remembered size: a release says whose it was (scaling/plan/release.py).
+            owner = None if annotation is None else desire.why.project
+            metadata["annotations"] = {ORIGINAL_REPLICAS: annotation, OWNER: owner}
         return ObjectChange(
             cluster,
             RESOURCE[ref.kind],

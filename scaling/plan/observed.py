@@ -34,6 +34,7 @@ class ObservedWorkload:
     current_replicas: int = 0
     available_replicas: int = 0
     created: datetime | None = None
+    owner: str | None = None  # aks-hours/project: the project that scaled it down, when the app did
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class ObservedPool:
     tags: Mapping[str, str] = field(default_factory=dict)
     original: PoolSize | None = None  # from the aks-hours-original-* tags
     tag_errors: tuple[str, ...] = ()
+    owner: str | None = None  # aks-hours-project: the project that scaled it down, when the app did
 
     @property
     def busy(self) -> bool:

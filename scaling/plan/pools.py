@@ -24,6 +24,7 @@ from scaling.annotations import (
     TAG_ORIGINAL_MAX,
     TAG_ORIGINAL_MIN,
     TAG_ORIGINAL_POWER,
+    TAG_OWNER,
 )
 from scaling.model import NodePoolAction
 from scaling.names import ClusterId
@@ -94,7 +95,7 @@ def decode_original(tags: Mapping[str, str]) -> tuple[PoolSize | None, tuple[str
 
 
 def without_bookkeeping(tags: Mapping[str, str]) -> dict[str, str]:
-    return {name: value for name, value in tags.items() if name not in POOL_TAGS}
+    return {name: value for name, value in tags.items() if name not in POOL_TAGS and name != TAG_OWNER}
 
 
 def describe(size: PoolSize) -> str:
@@ -191,5 +192,5 @@ def _change(
         # Brought up by hand while its project is down: down again, keeping the size remembered at the
         # first scale-down (the manual size is not what business hours should restore).
         return PoolChange(cluster, pool.name, size, down_size(size, action), dict(pool.tags), Direction.DOWN, why)
-    tags = {**without_bookkeeping(pool.tags), **encode_original(size)}
+    tags = {**without_bookkeeping(pool.tags), **encode_original(size), TAG_OWNER: why.project}
     return PoolChange(cluster, pool.name, size, down_size(size, action), tags, Direction.DOWN, why)

@@ -21,6 +21,7 @@ from scaling.model import (
     NotifyChannel,
     Project,
     ProjectError,
+    Release,
     ScheduleSpec,
     WorkloadKind,
     WorkloadSelector,
@@ -50,6 +51,7 @@ COLUMNS = (
     "Notify",
     "NotifyMinutes",
     "NotifyAfter",
+    "Release",
 )
 # Set by Table Storage itself; never an operator's column.
 SYSTEM_COLUMNS = frozenset({"PartitionKey", "RowKey", "Timestamp"})
@@ -125,6 +127,7 @@ def row_to_project(name: str, row: Mapping[str, object]) -> Project:
     notify = reader.optional("Notify", _channels, NO_CHANNELS)
     notify_minutes = reader.optional("NotifyMinutes", _notify_minutes, DEFAULT_NOTIFY_MINUTES)
     notify_after = reader.optional("NotifyAfter", _bool, False)
+    release = reader.optional("Release", lambda v: _choice(v, Release), Release.NOW)
     spec, schedule = _schedule(reader)
     if reader.errors or schedule is None:
         raise InvalidRow(tuple(reader.errors))
@@ -146,6 +149,7 @@ def row_to_project(name: str, row: Mapping[str, object]) -> Project:
         notify=notify,
         notify_minutes=notify_minutes,
         notify_after=notify_after,
+        release=release,
     )
 
 
@@ -169,6 +173,7 @@ def project_to_row(project: Project) -> dict[str, object]:
         "Access": project.access.value,
         "Enabled": project.enabled,
         "DryRun": project.dry_run,
+        "Release": "" if project.release is Release.NOW else project.release.value,
     }
     if not project.node_pools:  # pool columns mean nothing without pools; keep them only when not default
         if project.node_pool_action is NodePoolAction.ZERO:

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scaling.annotations import ORIGINAL_REPLICAS
+from scaling.annotations import ORIGINAL_REPLICAS, OWNER
 from scaling.override import OverrideAction
 from scaling.plan.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger, Why
 from scaling.plan.decide import Desire, plan, plan_scalable
@@ -55,7 +55,7 @@ def test_a_workload_excluded_while_scaled_down_gets_its_size_back_even_at_night(
     )
     assert desire.up and "aks-hours/exclude" in desire.why.reason
     assert change.patch == {
-        "metadata": {"resourceVersion": "8", "annotations": {ORIGINAL_REPLICAS: None}},
+        "metadata": {"resourceVersion": "8", "annotations": {ORIGINAL_REPLICAS: None, OWNER: None}},
         "spec": {"replicas": 3},
     }
 
@@ -132,7 +132,7 @@ def test_min_replicas_keeps_that_many_at_night_and_remembers_the_size():
     desire, [change] = plan_one(deployment("project-a", "web", 4, min_replicas=1, rv="3"), DOWN, MONDAY_NIGHT)
     assert desire.replicas == 1 and "aks-hours/min-replicas keeps 1" in desire.why.reason
     assert change.patch == {
-        "metadata": {"resourceVersion": "3", "annotations": {ORIGINAL_REPLICAS: "4"}},
+        "metadata": {"resourceVersion": "3", "annotations": {ORIGINAL_REPLICAS: "4", OWNER: "project-a"}},
         "spec": {"replicas": 1},
     }
     assert change.direction is Direction.DOWN
@@ -241,7 +241,7 @@ def test_a_workload_dropped_from_the_projects_columns_at_night_gets_its_size_bac
     seen = observed(deployment("project-a", "web", 0, original=3))
     [restore] = plan([p], [], seen, MONDAY_NIGHT)
     assert isinstance(restore, ObjectChange) and restore.patch["spec"] == {"replicas": 3}
-    assert restore.patch["metadata"]["annotations"] == {ORIGINAL_REPLICAS: None}
+    assert restore.patch["metadata"]["annotations"] == {ORIGINAL_REPLICAS: None, OWNER: None}
     assert "given back" in restore.why.reason
 
 

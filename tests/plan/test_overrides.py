@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from scaling.annotations import ORIGINAL_REPLICAS
+from scaling.annotations import ORIGINAL_REPLICAS, OWNER
 from scaling.model import WorkloadKind, WorkloadRef
 from scaling.override import OverrideAction
 from scaling.plan.actions import Direction, Notice, Trigger
@@ -82,7 +82,7 @@ def test_replicas_sets_the_count_and_remembers_the_original():
     o = override(action=OverrideAction.REPLICAS, replicas=5, until=LATER, target=WEB)
     change = only(plan([project()], [o], observed(deployment("project-a", "web", 2, rv="9")), MONDAY_NOON))
     assert change.patch == {
-        "metadata": {"resourceVersion": "9", "annotations": {ORIGINAL_REPLICAS: "2"}},
+        "metadata": {"resourceVersion": "9", "annotations": {ORIGINAL_REPLICAS: "2", OWNER: "project-a"}},
         "spec": {"replicas": 5},
     }
     assert change.direction is Direction.UP

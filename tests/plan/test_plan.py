@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scaling.annotations import ORIGINAL_REPLICAS
+from scaling.annotations import ORIGINAL_REPLICAS, OWNER
 from scaling.model import WorkloadKind
 from scaling.plan.actions import Direction, Notice, ObjectChange, PoolChange, Result, Trigger
 from scaling.plan.decide import Phase, phase_of, plan
@@ -28,7 +28,7 @@ def test_going_down_sets_zero_and_remembers_the_count_in_one_patch():
     assert isinstance(change, ObjectChange)
     assert (change.resource, change.namespace, change.name) == ("deployments.apps", "project-a", "web")
     assert change.patch == {
-        "metadata": {"resourceVersion": "41", "annotations": {ORIGINAL_REPLICAS: "3"}},
+        "metadata": {"resourceVersion": "41", "annotations": {ORIGINAL_REPLICAS: "3", OWNER: "project-a"}},
         "spec": {"replicas": 0},
     }
     assert (change.before, change.after, change.direction) == ("3", "0", Direction.DOWN)
@@ -39,7 +39,7 @@ def test_going_up_restores_the_remembered_count_and_deletes_the_annotation():
     web = deployment("project-a", "web", 0, original=3, rv="42")
     change = only(plan([project()], [], observed(web), MONDAY_NOON))
     assert change.patch == {
-        "metadata": {"resourceVersion": "42", "annotations": {ORIGINAL_REPLICAS: None}},
+        "metadata": {"resourceVersion": "42", "annotations": {ORIGINAL_REPLICAS: None, OWNER: None}},
         "spec": {"replicas": 3},
     }
     assert (change.before, change.after, change.direction) == ("0", "3", Direction.UP)
@@ -81,7 +81,7 @@ def test_a_workload_scaled_up_by_hand_during_downtime_goes_back_to_zero_keeping_
 def test_a_remembered_count_equal_to_the_current_one_is_still_cleared():
     web = deployment("project-a", "web", 3, original=3)
     change = only(plan([project()], [], observed(web), MONDAY_NOON))
-    assert change.patch["metadata"]["annotations"] == {ORIGINAL_REPLICAS: None}
+    assert change.patch["metadata"]["annotations"] == {ORIGINAL_REPLICAS: None, OWNER: None}
     assert plan([project()], [], apply(observed(web), [change]), MONDAY_NOON) == []
 
 

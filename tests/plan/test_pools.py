@@ -11,6 +11,7 @@ from scaling.annotations import (
     TAG_ORIGINAL_MAX,
     TAG_ORIGINAL_MIN,
     TAG_ORIGINAL_POWER,
+    TAG_OWNER,
 )
 from scaling.model import NodePoolAction
 from scaling.plan.actions import Direction, Notice, PoolChange, Result
@@ -43,7 +44,7 @@ def test_zero_turns_the_autoscaler_off_sets_count_zero_and_tags_the_original_in_
     assert isinstance(change, PoolChange) and change.direction is Direction.DOWN
     assert change.before == PoolSize(2, True, 1, 5)
     assert change.after == PoolSize(0, False, None, None)
-    assert change.tags == {"team": "ml", **REMEMBERED}
+    assert change.tags == {"team": "ml", **REMEMBERED, TAG_OWNER: "project-a"}  # whose it was, for a release
 
 
 def test_zero_restores_exactly_and_drops_only_the_bookkeeping_tags():
