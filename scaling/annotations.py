@@ -10,6 +10,9 @@ ORIGINAL_SUSPEND = "aks-hours/original-suspend"  # CronJob spec.suspend ("true"/
 PAUSED_BY_APP = "aks-hours/paused"  # on a KEDA ScaledObject the app paused ("true")
 OWNER = "aks-hours/project"  # the project that scaled it down, so a release can say why (issue 20)
 
+# Any of these on an object means the app holds something of it (scaling/plan/release.py gives it back).
+BOOKKEEPING = (ORIGINAL_REPLICAS, ORIGINAL_HPA_MIN, ORIGINAL_HPA_MAX, ORIGINAL_SUSPEND, PAUSED_BY_APP)
+
 # Set by users on a workload.
 EXCLUDE = "aks-hours/exclude"  # "true": never touch this workload
 UPTIME = "aks-hours/uptime"  # own uptime spec (project grammar) instead of the project schedule

@@ -24,6 +24,7 @@ notice per five minutes.
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import logging
 import threading
@@ -44,6 +45,7 @@ from scaling.plan.actions import Action, Change, Notice, ObjectChange, Outcome, 
 from scaling.plan.decide import phase_of, plan
 from scaling.plan.observed import ObservedCluster, ObservedPool
 from scaling.plan.pools import describe
+from scaling.plan.release import Rows
 from scaling.settings import Settings
 from scaling.storage.audit import AuditRow, AuditStore, row_for
 from scaling.storage.notices import NoticeClaims, notice_key
@@ -58,7 +60,7 @@ log = logging.getLogger("scaling.reconcile")
 
 
 class WorkloadBackend(Protocol):
-    def observe(self, cluster: ClusterId, namespaces: Sequence[str]) -> ObservedCluster: ...
+    def observe(self, cluster: ClusterId, namespaces: Sequence[str], *, strays: bool = False) -> ObservedCluster: ...
 
     def apply(self, cluster: ClusterId, changes: Sequence[ObjectChange], *, concurrency: int = 8) -> list[Outcome]: ...
 
@@ -205,6 +207,7 @@ class _Loaded:
     overrides: tuple[Override, ...]
     row_errors: tuple[ProjectError, ...]
     override_errors: tuple[str, ...]
+    rows: Rows = Rows()  # the whole table, for releases (scaling/plan/release.py)
 
     @property
     def project_errors(self) -> tuple[str, ...]:
@@ -219,6 +222,7 @@ def _load(context: Context, now: datetime) -> _Loaded:
         overrides.active,
         tuple(loaded.errors),
         overrides.errors,
+        Rows(tuple(loaded.projects), frozenset(e.project for e in loaded.errors)),
     )
 
 
@@ -255,6 +259,8 @@ def tick(now: datetime, *, context: Context, dry_run: bool = False, tick_id: str
         by_cluster: dict[ClusterId, list[Project]] = defaultdict(list)
         for project in loaded.projects:
             by_cluster[project.cluster].append(project)
+        for row in loaded.rows.projects:
+            by_cluster.setdefault(row.cluster, [])  # every project of it disabled: only releases
         workers = max(1, min(context.settings.cluster_concurrency, len(by_cluster)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cluster") as pool:
             futures = [
@@ -268,6 +274,7 @@ def tick(now: datetime, *, context: Context, dry_run: bool = False, tick_id: str
                     context,
                     tick_id,
                     dry_run,
+                    loaded.rows,
                 )
                 for cluster, members in sorted(by_cluster.items())
             ]
@@ -294,7 +301,7 @@ def reconcile_cluster(
     with log_context(tick_id=tick_id):
         loaded = _load(context, now)
         members = [p for p in loaded.projects if p.cluster == cluster]
-        return _run_cluster(cluster, members, loaded.overrides, now, context, tick_id, dry_run)
+        return _run_cluster(cluster, members, loaded.overrides, now, context, tick_id, dry_run, loaded.rows)
 
 
 def _check_now(now: datetime) -> None:
@@ -313,19 +320,21 @@ def _run_cluster(
     context: Context,
     tick_id: str,
     dry_run: bool,
+    rows: Rows | None = None,
 ) -> ClusterReport:
     started = time.monotonic()
     names = tuple(p.name for p in members)
     outcomes: list[Outcome] = []
     error = None
     with log_context(cluster=cluster.name):
-        if not members:
+        on_cluster = [p for p in rows.projects if p.cluster == cluster] if rows is not None else list(members)
+        if not members and not on_cluster:
             return ClusterReport(cluster, names)
         try:
-            seen = observe(cluster, members, context)
+            seen = observe(cluster, members, context, rows=rows)
             error = seen.error
-            actions = plan(members, overrides, {cluster: seen}, now)
-            outcomes = execute(cluster, actions, members, context, dry_run=dry_run)
+            actions = plan(members, overrides, {cluster: seen}, now, rows=rows)
+            outcomes = execute(cluster, actions, on_cluster or members, context, dry_run=dry_run)
             if any(not isinstance(o.action, Notice) and o.result is not Result.DRY_RUN for o in outcomes):
                 context.views.forget(cluster)  # a write was tried (a failed one may still have landed)
         except Exception as exc:  # noqa: BLE001 - one cluster's surprise must not stop the others
@@ -349,15 +358,22 @@ def access_of(members: Sequence[Project]) -> Access:
     return Access.RUN_COMMAND if any(p.access is Access.RUN_COMMAND for p in members) else Access.API
 
 
-def observe(cluster: ClusterId, members: Sequence[Project], context: Context) -> ObservedCluster:
-    """Workloads and node pools of `cluster`, read side by side; any failure is the cluster's `error`."""
+def observe(
+    cluster: ClusterId, members: Sequence[Project], context: Context, *, rows: Rows | None = None
+) -> ObservedCluster:
+    """Workloads and node pools of `cluster`, read side by side; any failure is the cluster's `error`.
+
+    With `rows` (a tick), also the namespaces of the cluster's disabled rows, whatever holds the app's
+    originals anywhere else in the cluster, and every pool: what nobody claims any more is released."""
     from scaling.clusters.nodepools import PoolObserveError
 
-    namespaces = sorted({ns for p in members for ns in p.namespaces})
-    backend = context.workloads[access_of(members)]
-    wants_pools = any(p.node_pools for p in members)
+    looked = list(members) + ([p for p in rows.projects if p.cluster == cluster] if rows is not None else [])
+    namespaces = sorted({ns for p in looked for ns in p.namespaces})
+    backend = context.workloads[access_of(looked)]
+    wants_pools = rows is not None or any(p.node_pools for p in members)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="observe") as pool:
-        workloads = pool.submit(contextvars.copy_context().run, backend.observe, cluster, namespaces)
+        read = functools.partial(backend.observe, strays=True) if rows is not None else backend.observe
+        workloads = pool.submit(contextvars.copy_context().run, read, cluster, namespaces)
         pools = pool.submit(contextvars.copy_context().run, context.pools.observe, cluster) if wants_pools else None
         seen = workloads.result()
         try:

@@ -133,19 +133,20 @@ class KubeApiBackend:
     def __init__(self, clients: Clients) -> None:
         self._clients = clients
 
-    def observe(self, cluster: ClusterId, namespaces: Sequence[str]) -> ObservedCluster:
-        """Every managed kind in `namespaces`: exactly one list call per kind, run side by side."""
+    def observe(self, cluster: ClusterId, namespaces: Sequence[str], *, strays: bool = False) -> ObservedCluster:
+        """Every managed kind in `namespaces`: exactly one list call per kind, run side by side. With
+        `strays`, the lists are cluster-wide and also keep what holds the app's originals elsewhere."""
         try:
             names = sorted({dns1123_label(ns, what="namespace") for ns in namespaces})
         except InvalidName as error:
             return ObservedCluster(cluster, error=str(error))
-        if not names:
+        if not names and not strays:
             return ObservedCluster(cluster)
         try:
             api_client = self._clients.kube(cluster)
         except ClientError as error:
             return ObservedCluster(cluster, error=str(error))
-        scope = list_scope(names)
+        scope = None if strays else list_scope(names)
         with ThreadPoolExecutor(max_workers=len(KINDS)) as pool:
             futures = {kind.section: pool.submit(self._list, api_client, kind, scope) for kind in KINDS}
         lists: dict[str, list[dict]] = {}
@@ -161,7 +162,9 @@ class KubeApiBackend:
             except (urllib3.exceptions.HTTPError, OSError, ValueError) as error:
                 return ObservedCluster(cluster, error=f"listing {section} failed: {error}")
         try:
-            return objects.observed_cluster(cluster, lists, namespaces=names, keda_installed=keda_installed)
+            return objects.observed_cluster(
+                cluster, lists, namespaces=names, keda_installed=keda_installed, strays=strays
+            )
         except objects.ObjectError as error:
             return ObservedCluster(cluster, error=f"unreadable object: {error}")
 

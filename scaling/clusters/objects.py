@@ -334,15 +334,21 @@ def observed_cluster(
     *,
     namespaces: Iterable[str],
     keda_installed: bool,
+    strays: bool = False,
 ) -> ObservedCluster:
     """One cluster's lists (keys as runscript.READ_RESOURCES) into an ObservedCluster.
 
-    Objects outside `namespaces` are dropped (a cluster-wide list sees everyone's). ObjectError
+    Objects outside `namespaces` are dropped (a cluster-wide list sees everyone's), but with `strays` those
+    holding the app's originals (ann.BOOKKEEPING), which scaling/plan/release.py gives back. ObjectError
     propagates: the caller turns it into the cluster's `error`."""
     wanted = set(namespaces)
 
     def mine(items: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        return [item for item in items if (item.get("metadata") or {}).get("namespace") in wanted]
+        return [item for item in items if (item.get("metadata") or {}).get("namespace") in wanted or held(item)]
+
+    def held(item: Mapping[str, Any]) -> bool:
+        notes = (item.get("metadata") or {}).get("annotations")
+        return strays and isinstance(notes, Mapping) and any(key in notes for key in ann.BOOKKEEPING)
 
     workloads = [workload(raw, WorkloadKind.DEPLOYMENT) for raw in mine(lists.get("deployments", ()))]
     workloads += [workload(raw, WorkloadKind.STATEFULSET) for raw in mine(lists.get("statefulsets", ()))]

@@ -61,22 +61,25 @@ class RunCommandBackend:
         self._poll_interval = poll_interval
         self._timeout = timeout
 
-    def observe(self, cluster: ClusterId, namespaces: Sequence[str]) -> ObservedCluster:
-        """Every managed kind in `namespaces`, in one run-command (one list call per kind inside it)."""
+    def observe(self, cluster: ClusterId, namespaces: Sequence[str], *, strays: bool = False) -> ObservedCluster:
+        """Every managed kind in `namespaces`, in one run-command (one list call per kind inside it); with
+        `strays`, also what holds the app's originals in other namespaces (scaling/plan/release.py)."""
         try:
             names = sorted({dns1123_label(ns, what="namespace") for ns in namespaces})
         except InvalidName as error:
             return ObservedCluster(cluster, error=str(error))
-        if not names:
+        if not names and not strays:
             return ObservedCluster(cluster)
         try:
-            result = self.run(cluster, read_script(names))
+            result = self.run(cluster, read_script(names, strays=strays))
             if result.exit_code != 0:
                 raise RunCommandError(f"read script exited {result.exit_code}: {result.logs[-LOG_TAIL:]}")
             sections = parse_read_output(result.logs)
             lists = {name: list(section.items) for name, section in sections.items()}
             keda_installed = sections["scaledobjects"].error != "absent"
-            return objects.observed_cluster(cluster, lists, namespaces=names, keda_installed=keda_installed)
+            return objects.observed_cluster(
+                cluster, lists, namespaces=names, keda_installed=keda_installed, strays=strays
+            )
         except (RunCommandError, RunScriptError) as error:
             return ObservedCluster(cluster, error=f"run-command read: {error}")
         except objects.ObjectError as error:

@@ -17,6 +17,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from scaling.annotations import BOOKKEEPING
 from scaling.names import dns1123_label, dns1123_subdomain
 
 MARK = "@@aks-hours"
@@ -59,21 +60,26 @@ class RunScriptError(RuntimeError):
     """Run-command output that cannot be trusted; the message says what was wrong."""
 
 
-def read_script(namespaces: Iterable[str]) -> str:
-    """A bash script listing every managed kind in `namespaces`, one framed section per kind."""
+def read_script(namespaces: Iterable[str], *, strays: bool = False) -> str:
+    """A bash script listing every managed kind in `namespaces`, one framed section per kind; with
+    `strays`, also the objects of other namespaces holding the app's originals (to release them)."""
     names = sorted({dns1123_label(ns, what="namespace") for ns in namespaces})
-    if not names:
+    if not names and not strays:
         raise ValueError("read_script needs at least one namespace")
     lines = ["set -u", "export LC_ALL=C", 'err="$(mktemp)"', "trap 'rm -f \"$err\"' EXIT"]
     for section, resource in READ_RESOURCES.items():
-        if len(names) == 1:
+        if len(names) == 1 and not strays:
             scope = f"-n {shlex.quote(names[0])}"
             select = "."
         else:
             # One cluster-wide list is one API call however many namespaces there are.
             scope = "--all-namespaces"
             wanted = ", ".join(json.dumps(ns) for ns in names)
-            select = f"map(select(.metadata.namespace | IN({wanted})))"
+            keep = f"(.metadata.namespace | IN({wanted}))" if names else "false"
+            if strays:
+                held = " or ".join(f"has({json.dumps(key)})" for key in BOOKKEEPING)
+                keep += f" or ((.metadata.annotations // {{}}) | ({held}))"
+            select = f"map(select({keep}))"
         pipeline = (
             # --chunk-size=0: one list request per kind, not one per 500 objects
             f"kubectl get {shlex.quote(resource)} {scope} --chunk-size=0 -o json"
