@@ -20,12 +20,12 @@ from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 from azure.mgmt.containerservice.models import AgentPool
 
+from scaling.annotations import TAG_OWNER
 from scaling.clusters.clients import Clients, StartOnly, arm_message
+from scaling.clusters.objects import owner_name
 from scaling.names import ClusterId, InvalidName, agent_pool_name
 from scaling.plan.actions import Outcome, PoolChange, Result
 from scaling.plan.observed import ObservedPool, PoolSize
-from scaling.annotations import TAG_OWNER
-from scaling.clusters.objects import owner_name
 from scaling.plan.pools import decode_original
 
 log = logging.getLogger(__name__)
