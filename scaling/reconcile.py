@@ -45,7 +45,7 @@ from scaling.plan.actions import Action, Change, Notice, ObjectChange, Outcome, 
 from scaling.plan.decide import phase_of, plan
 from scaling.plan.observed import ObservedCluster, ObservedPool
 from scaling.plan.pools import describe
-from scaling.plan.release import Rows
+from scaling.plan.release import UNOWNED, Rows
 from scaling.settings import Settings
 from scaling.storage.audit import AuditRow, AuditStore, row_for
 from scaling.storage.notices import NoticeClaims, notice_key
@@ -510,3 +510,70 @@ def _log(outcome: Outcome) -> None:
         f" ({outcome.error})" if outcome.error else "",
         extra={"project": action.why.project, "result": outcome.result.value},
     )
+
+
+def release(
+    now: datetime,
+    *,
+    context: Context,
+    project: str | None = None,
+    orphans: bool = False,
+    clusters: Sequence[ClusterId] = (),
+    actor: str = "cli",
+    dry_run: bool = False,
+) -> TickReport:
+    """A person's release: give back now what `project` holds (named on the object or in its row's
+    columns) and/or, with `orphans`, every hold in a namespace or on a pool that no row names. Looks at
+    the clusters of every row plus `clusters` (one whose only row was deleted). Audited like a tick
+    (trigger manual, reason `released: ...`); `dry_run` records without writing."""
+    from scaling.plan.release_request import plan_release_request
+
+    _check_now(now)
+    if project is None and not orphans:
+        raise ValueError("release: name a project, or ask for orphans")
+    tick_id = new_tick_id()
+    started = time.monotonic()
+    with log_context(tick_id=tick_id):
+        loaded = _load(context, now)
+        rows = loaded.rows
+        wanted = {p.cluster for p in rows.projects} | set(clusters)
+        reason = ("asked for orphans" if project is None else f"asked for project {project}") + f" by {actor}"
+        reports = []
+        for cluster in sorted(wanted):
+            with log_context(cluster=cluster.name):
+                on_cluster = [p for p in rows.projects if p.cluster == cluster]
+                seen = observe(cluster, [], context, rows=rows)
+                if seen.error is not None:
+                    note = Notice(
+                        cluster, "cluster", f"not released: {seen.error}", Why(project or UNOWNED), Result.FAILED
+                    )
+                    outcomes = [Outcome(note, Result.FAILED)]
+                else:
+                    actions = plan_release_request(
+                        seen, rows, project=project, orphaned=orphans, actor=actor, reason=reason
+                    )
+                    outcomes = execute(cluster, actions, on_cluster, context, dry_run=dry_run)
+                    if any(not isinstance(o.action, Notice) for o in outcomes):
+                        context.views.forget(cluster)
+                for outcome in outcomes:
+                    _log(outcome)
+                written, calls, audit_error = _audit(outcomes, now, context, tick_id, audit_scope(cluster))
+                reports.append(
+                    ClusterReport(
+                        cluster,
+                        tuple(p.name for p in on_cluster),
+                        tuple(outcomes),
+                        seen.error,
+                        audit_error,
+                        written,
+                        calls,
+                    )
+                )
+        return TickReport(
+            tick_id,
+            now,
+            tuple(reports),
+            loaded.project_errors,
+            loaded.override_errors,
+            int((time.monotonic() - started) * 1000),
+        )

@@ -43,6 +43,7 @@ COMMAND_MODULES = (
     "scaling.cli.audit",
     "scaling.cli.report",
     "scaling.cli.reconcile",
+    "scaling.cli.release",
     "scaling.cli.serve",
 )
 

@@ -256,3 +256,60 @@ def gpu_pool(pool: ObservedPool) -> bool:
 
 def described(pool: ObservedPool) -> str:
     return f"{pool.name} ({pool.vm_size}, {describe(pool.original) if pool.original else '?'})"
+
+
+def plan_explicit(
+    seen: ObservedCluster,
+    rows: Rows,
+    *,
+    project: str | None,
+    orphaned: bool,
+    why: Why,
+    restore: Callable[[ClusterId, ObservedWorkload, Why], Action | None],
+) -> ReleasePlan:
+    """A person's release (`python -m scaling release`): everything of `project` (named on it, or in its
+    row's columns) and/or, with `orphaned`, every hold in a namespace or on a pool no row names; now,
+    whatever the rows say. Autoscalers follow their workloads (the caller plans them from `targets`)."""
+    cluster = seen.cluster
+    row = rows.named(project) if project is not None else None
+    on_cluster = [p for p in rows.projects if p.cluster == cluster]
+    named_namespaces = {ns for p in on_cluster for ns in p.namespaces}
+    named_pools = {name for p in on_cluster for name in p.node_pools}
+
+    def mine(owner: str | None, claimed: bool) -> bool:
+        return project is not None and (owner == project or (owner is None and claimed))
+
+    def reason(owner: str | None) -> Why:
+        return replace(why, project=owner or project or UNOWNED)
+
+    actions: list[Action] = []
+    targets: dict[WorkloadRef, TargetPlan] = {}
+    for workload in seen.workloads:
+        if workload.original_replicas is None:
+            continue
+        claimed = row is not None and row.cluster == cluster and row.manages(workload.ref)
+        if mine(workload.owner, claimed) or (orphaned and workload.ref.namespace not in named_namespaces):
+            action = restore(cluster, replace(workload, excluded=False, annotation_errors=()), reason(workload.owner))
+            if action is not None:
+                actions.append(action)
+            targets[workload.ref] = TargetPlan(None, reason(workload.owner))
+    chosen_namespaces = set(row.namespaces) if row is not None and row.cluster == cluster else set()
+    held = [(h.target, h.namespace) for h in seen.hpas if h.original_min is not None or h.original_max is not None]
+    held += [(s.target, s.namespace) for s in seen.scaled_objects if s.paused_by_app]
+    for target, namespace in held:
+        if target not in targets and (
+            namespace in chosen_namespaces or (orphaned and namespace not in named_namespaces)
+        ):
+            targets[target] = TargetPlan(None, reason(None))
+    for cronjob in seen.cronjobs:
+        if cronjob.original_suspend is not None and (
+            cronjob.namespace in chosen_namespaces or (orphaned and cronjob.namespace not in named_namespaces)
+        ):
+            actions += plan_cronjob(cluster, cronjob, up=True, why=reason(None))
+    for pool in seen.pools:
+        if pool.original is None and not pool.tag_errors:
+            continue
+        claimed = row is not None and row.cluster == cluster and pool.name in row.node_pools
+        if mine(pool.owner, claimed) or (orphaned and pool.name not in named_pools):
+            actions.append(release_pool(cluster, pool, reason(pool.owner)))
+    return ReleasePlan(actions, targets)

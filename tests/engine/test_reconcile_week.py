@@ -7,7 +7,11 @@ hours; a skipped tick is a no-op tick (the plan is idempotent, which tests/plan/
 and the sampled no-op ticks here check). `bench/tick_bench.py` runs all 2,016 ticks.
 
 The week covers the API path (cluster aks-demo: project-a in Berlin, project-b in Tokyo with a GPU pool
-warmed up 20 minutes early, platform-tools always up). The run-command path (nightly-batch on
+warmed up 20 minutes early, platform-tools always up). At night, as people do in Storage Explorer, the
+table changes under the app (EVENTS): project-a's namespace and pool are removed from its row (put back the
+next day), project-b is disabled (its GPU pool started at night), project-a's row is deleted. Each time
+what the app held is given back at the next tick, with the reason; the week ends with every object at its
+original size. The run-command path (nightly-batch on
 aks-private) has its own night in tests/engine/test_reconcile_runcommand.py: a run-command tick costs about a
 second even in the emulator.
 """
@@ -34,6 +38,43 @@ START = datetime(2026, 11, 23, tzinfo=UTC)  # Monday
 END = START + timedelta(days=7)
 STEP = timedelta(minutes=5)
 SCALED = ("deployment/", "statefulset/", "nodepool/")
+MOVED = START + timedelta(days=1, hours=21)  # Tuesday 22:00 Berlin: project-a's namespace and pool removed
+PUT_BACK = START + timedelta(days=2, hours=12)  # Wednesday 13:00 Berlin: its row as it was
+DISABLED = START + timedelta(days=2, hours=21)  # Wednesday 21:00 UTC, Thursday 06:00 Tokyo: project-b disabled
+DELETED = START + timedelta(days=3, hours=21)  # Thursday 22:00 Berlin: project-a's row deleted
+RELEASES = {
+    (MOVED, "project-a"): "released: no longer listed",
+    (DISABLED, "project-b"): "released: project disabled",
+    (DELETED, "project-a"): "released: project deleted",
+}
+# When each project's row schedules it: [from, to) spans.
+SCHEDULED = {"project-a": ((START, MOVED), (PUT_BACK, DELETED)), "project-b": ((START, DISABLED),)}
+
+
+def edit_table(world, at, projects):
+    """The night's change to the Projects table, made just before the tick at `at`."""
+    from scaling.storage.projects import ProjectStore
+
+    store, by_name = ProjectStore(world.service, world.names), {p.name: p for p in projects}
+    if at == MOVED:
+        store.upsert([dataclasses.replace(by_name["project-a"], namespaces=("project-a-next",), node_pools=())])
+    elif at == PUT_BACK:
+        store.upsert([by_name["project-a"]])
+    elif at == DISABLED:
+        store.upsert([dataclasses.replace(by_name["project-b"], enabled=False)])
+    elif at == DELETED:
+        store.prune([name for name in by_name if name != "project-a"])
+
+
+def week_expectations(schedule_changes):
+    """The schedule's changes while each row schedules its project, plus the releases (pools and workloads up)."""
+    expected: dict[str, set] = defaultdict(set)
+    for project, changes in schedule_changes.items():
+        spans = SCHEDULED.get(project, ((START, END),))
+        expected[project] = {c for c in changes if any(lo <= c[0] < hi for lo, hi in spans)}
+    for at, project in RELEASES:
+        expected[project] |= {(at, "workloads", "up"), (at, "pools", "up")}
+    return expected
 
 
 def expected_changes(projects) -> dict[str, set[tuple[datetime, str, str]]]:
@@ -54,6 +95,8 @@ def expected_changes(projects) -> dict[str, set[tuple[datetime, str, str]]]:
 
 def ticks_to_run(expected) -> list[datetime]:
     chosen = {START + timedelta(hours=2 * i) for i in range(7 * 12)}
+    for at in (MOVED, PUT_BACK, DISABLED, DELETED):
+        chosen |= {at - STEP, at, at + STEP}
     for changes in expected.values():
         for at, _, _ in changes:
             chosen |= {at - STEP, at, at + STEP}
@@ -85,11 +128,13 @@ def week(request, azurite, emulator):
             p.name: (p.count, p.enable_auto_scaling, p.min_count, p.max_count, dict(p.tags)) for p in demo.pools()
         },
     }
-    expected = expected_changes(projects)
+    schedule = expected_changes(projects)
+    expected = week_expectations(schedule)
     reports, states = [], {}
-    ticks = ticks_to_run(expected)
+    ticks = ticks_to_run(schedule)
     assert len(ticks) < 7 * 24 * 12 / 10  # the sample stays small (the bench runs all 2,016)
     for at in ticks:
+        edit_table(world, at, projects)
         reports.append(world.tick(at))
         states[at] = {
             "deployments": {
@@ -108,6 +153,7 @@ def week(request, azurite, emulator):
         "world": world,
         "projects": projects,
         "expected": expected,
+        "schedule": schedule,
         "reports": reports,
         "originals": originals,
         "states": states,
@@ -155,8 +201,8 @@ def test_pools_go_up_before_workloads_and_down_after_them(week):
 
 
 def test_the_gpu_pool_starts_warmup_minutes_before_the_tokyo_workloads(week):
-    pool_ups = sorted(at for at, what, d in week["expected"]["project-b"] if what == "pools" and d == "up")
-    workload_ups = sorted(at for at, what, d in week["expected"]["project-b"] if what == "workloads" and d == "up")
+    pool_ups = sorted(at for at, what, d in week["schedule"]["project-b"] if what == "pools" and d == "up")
+    workload_ups = sorted(at for at, what, d in week["schedule"]["project-b"] if what == "workloads" and d == "up")
     assert [w - p for p, w in zip(pool_ups, workload_ups, strict=True)] == [timedelta(minutes=20)] * 4
     assert [at.astimezone(TOKYO).strftime("%a %H:%M") for at in pool_ups] == [
         "Tue 08:40",
@@ -198,3 +244,30 @@ def test_the_audit_has_a_row_for_every_change_of_the_week(week):
     acted = sorted((rep.now, o.action.target, o.result.value) for rep in week["reports"] for o in rep.changes)
     assert audited == acted
     assert all(r.trigger == "schedule" and r.reason for r in rows if r.action.startswith("scale-"))
+
+
+def test_what_the_table_stopped_claiming_at_night_is_released_at_the_next_tick_with_the_reason(week):
+    released = defaultdict(set)
+    for report in week["reports"]:
+        for o in report.changes:
+            if o.action.why.reason.startswith("released: "):
+                released[(report.now, o.action.why.project)].add(o.action.why.reason)
+    assert {key: reasons for key, reasons in released.items()} == {key: {r} for key, r in RELEASES.items()}
+
+
+def test_the_gpu_pool_is_started_at_night_when_its_project_is_disabled(week):
+    (report,) = [r for r in week["reports"] if r.now == DISABLED]
+    gpu = [o for o in report.changes if o.action.target == "nodepool/gpu"]
+    assert [(o.action.direction.value, o.result) for o in gpu] == [("up", Result.OK)]
+    assert DISABLED.astimezone(TOKYO).hour == 6  # before Tokyo's business hours
+
+
+def test_the_week_ends_with_every_object_at_its_original_size(week):
+    last = week["states"][max(week["states"])]
+    assert last == week["originals"]
+
+
+def test_released_objects_are_left_alone_afterwards(week):
+    for report in week["reports"]:
+        if report.now > DELETED:
+            assert [s for s in scaled(report) if s[0] in ("project-a", "project-b")] == [], report.now
