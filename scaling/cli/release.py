@@ -9,10 +9,10 @@ taken down again by the next tick: disable it first (`Enabled: false`) to keep i
 from __future__ import annotations
 
 import argparse
-import getpass
 from datetime import UTC, datetime
 
 from scaling.cli.audit import instant, tables
+from scaling.cli.overrides import _actor
 from scaling.cli.reconcile import _line
 from scaling.names import InvalidName, cluster_id, dns1123_label
 
@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="ID",
         help="also look at this AKS resource id (a cluster whose every row was deleted); repeatable",
     )
+    parser.add_argument("--actor", help="who (default: $USER@host)")
     parser.add_argument("--dry-run", action="store_true", help="show and audit what would be released; write nothing")
     parser.add_argument("--now", type=instant, help="as if it were this instant (ISO 8601 with offset)")
     parser.add_argument("--json", action="store_true", help="the outcomes as JSON")
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace, ctx) -> int:
         project=args.project,
         orphans=args.orphans,
         clusters=args.cluster,
-        actor=f"cli:{_user()}",
+        actor=_actor(args),
         dry_run=args.dry_run,
     )
     lines = [_line(o) for o in report.outcomes]
@@ -83,10 +84,3 @@ def run(args: argparse.Namespace, ctx) -> int:
         for line in lines:
             ctx.out(f"  {line['result']:<8} {line['project']:<16} {line['target']:<40} {line['change']}")
     return OK if report.failures == 0 else 1
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
