@@ -577,3 +577,62 @@ def release(
             loaded.override_errors,
             int((time.monotonic() - started) * 1000),
         )
+
+
+@dataclass(frozen=True)
+class PoolRelease:
+    """A pool the next tick would give back, as it was observed."""
+
+    change: PoolChange
+    pool: ObservedPool
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a tick would release: the changes (as dry-run outcomes), its pools as observed, and the
+    clusters that could not be looked at."""
+
+    outcomes: tuple[Outcome, ...] = ()
+    pools: tuple[PoolRelease, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def preview_releases(projects: Sequence[Project], now: datetime, *, context: Context) -> Preview:
+    """What a tick at `now` would release if the Projects table held exactly `projects` (every row, enabled
+    or not): planned like a tick, nothing written."""
+    rows = Rows(tuple(projects))
+    by_cluster: dict[ClusterId, list[Project]] = defaultdict(list)
+    for project in projects:
+        by_cluster[project.cluster].append(project)
+    found: list[Outcome] = []
+    pools: list[PoolRelease] = []
+    problems: list[str] = []
+    for cluster in sorted(by_cluster):
+        members = [p for p in by_cluster[cluster] if p.enabled]
+        seen = observe(cluster, members, context, rows=rows)
+        if seen.error is not None:
+            problems.append(f"{cluster.name}: {seen.error}")
+            continue
+        for action in plan(members, [], {cluster: seen}, now, rows=rows):
+            if isinstance(action, Notice) or not action.why.reason.startswith("released: "):
+                continue
+            found.append(Outcome(action, Result.DRY_RUN))
+            pool = seen.pool(action.pool) if isinstance(action, PoolChange) else None
+            if isinstance(action, PoolChange) and pool is not None:
+                pools.append(PoolRelease(action, pool))
+    return Preview(tuple(found), tuple(pools), tuple(problems))
+
+
+def released_pools(outcomes: Iterable[Outcome], context: Context) -> list[PoolRelease]:
+    """The pool changes among `outcomes`, each with the pool as ARM shows it now (for its VM size)."""
+    pools: list[PoolRelease] = []
+    looked: dict[ClusterId, tuple[ObservedPool, ...]] = {}
+    for outcome in outcomes:
+        change = outcome.action
+        if isinstance(change, PoolChange):
+            if change.cluster not in looked:
+                looked[change.cluster] = context.pools.observe(change.cluster)
+            pool = next((p for p in looked[change.cluster] if p.name == change.pool), None)
+            if pool is not None:
+                pools.append(PoolRelease(change, pool))
+    return pools

@@ -15,6 +15,7 @@ from scaling.names import ClusterId
 from scaling.override import Override
 from scaling.plan.actions import Outcome
 from scaling.plan.observed import ObservedCluster
+from scaling.plan.release import gpu_warning
 from scaling.reconcile import Context, TickReport
 from scaling.settings import Settings
 from scaling.storage.audit import AuditRow, override_row
@@ -22,6 +23,19 @@ from scaling.storage.tables import TableNames
 
 UTC = UTC
 LAST_CHANGE_ROWS = 200  # how far back `last_change` looks in a project's audit partition
+PRICES = Path(__file__).resolve().parents[1] / "page" / "prices.json"  # the savings report's table (USD)
+
+
+def price_of(vm_size: str) -> float | None:
+    """Hourly list price of a VM size from the savings report's price table, None when unknown or unreadable."""
+    import json
+
+    try:
+        prices = json.loads(PRICES.read_text(encoding="utf-8")).get("prices", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    found = {str(k).lower(): v for k, v in prices.items()}.get(vm_size.lower())
+    return float(found) if isinstance(found, (int, float)) and not isinstance(found, bool) else None
 
 
 def build_context(settings: Settings, *, table_names: TableNames | None = None) -> Context:
@@ -139,6 +153,17 @@ class ContextBackend:
             if row.target == target and row.action.startswith("scale-") and row.result.value == "ok":
                 return row.time
         return None
+
+    def release(
+        self, *, project: str | None, orphans: bool, actor: str, dry_run: bool, now: datetime
+    ) -> tuple[Sequence[Outcome], Sequence[str]]:
+        report = reconcile.release(
+            now, context=self.context, project=project, orphans=orphans, actor=actor, dry_run=dry_run
+        )
+        pools = reconcile.released_pools(report.outcomes, self.context)
+        when = "now" if not dry_run else "when applied"
+        warning = gpu_warning(((p.pool, p.change.after) for p in pools), hourly=price_of, currency="USD", when=when)
+        return report.outcomes, [warning] if warning else []
 
     def check_storage(self) -> None:
         self.context.projects.read()

@@ -298,6 +298,17 @@ class OverrideResponse(BaseModel):
     timestamp: UtcTime
 
 
+class ReleaseResponse(BaseModel):
+    status: Literal["success"] = "success"
+    message: str
+    dry_run: bool
+    results: list[str] = Field(default_factory=list, description="What was given back, one line per change.")
+    warnings: list[str] = Field(
+        default_factory=list, description="GPU pools this starts (outside business hours they bill at once)."
+    )
+    timestamp: UtcTime
+
+
 class PlanResponse(BaseModel):
     status: Literal["success"] = "success"
     project: str

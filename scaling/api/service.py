@@ -69,6 +69,12 @@ class Backend(Protocol):
 
     def check_cluster(self, cluster: ClusterId, projects: Sequence[Project]) -> None: ...
 
+    def release(
+        self, *, project: str | None, orphans: bool, actor: str, dry_run: bool, now: datetime
+    ) -> tuple[Sequence[Outcome], Sequence[str]]:
+        """Give back now what `project` holds and/or every orphan (scaling.reconcile.release): the outcomes
+        and the warnings (GPU pools started)."""
+
 
 @dataclass(frozen=True)
 class Applied:
@@ -302,6 +308,20 @@ class ApiService:
         return checks
 
     # -- changing --------------------------------------------------------------------------------------
+
+    def release(
+        self, *, project: str | None, orphans: bool, who: Caller, now: datetime, dry_run: bool
+    ) -> tuple[Applied, list[str]]:
+        """Give back now what `project` holds (its row may be disabled, invalid or deleted) and/or every
+        orphan; audited with the caller as actor. The app's dry-run setting makes every release a dry run."""
+        dry = dry_run or self.dry_run
+        try:
+            outcomes, warnings = self.backend.release(
+                project=project, orphans=orphans, actor=who.actor, dry_run=dry, now=now
+            )
+        except Exception as error:
+            raise ApiError(503, "Release failed", f"releasing failed: {_said(error)}") from error
+        return Applied(None, tuple(outcomes), dry_run=dry), list(warnings)
 
     def apply_override(
         self, project: Project, override: Override, now: datetime, who: Caller, *, busy_is_pending: bool = False

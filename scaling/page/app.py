@@ -79,6 +79,7 @@ def create_app(
     from scaling.api import notify as api_notify
     from scaling.api import projects as api_projects
     from scaling.api import reference as api_reference
+    from scaling.api import release as api_release
     from scaling.api.docs import install_docs
     from scaling.page import link_routes
     from scaling.page import routes as status_page
@@ -134,6 +135,7 @@ def create_app(
     app.include_router(api_reference.router, dependencies=protected)
     app.include_router(api_projects.router, dependencies=protected)
     app.include_router(api_notify.router, dependencies=protected)
+    app.include_router(api_release.router, dependencies=protected)
     app.include_router(status_page.router)  # GET / (the status page checks the same auth itself), /api/v1/report
     app.include_router(link_routes.router)  # /link/*: the signed query is the credential
     install_docs(app)

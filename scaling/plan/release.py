@@ -32,7 +32,7 @@ from scaling.model import Project, Release, WorkloadRef
 from scaling.names import ClusterId
 from scaling.plan.actions import Action, Direction, Notice, PoolChange, Result, Why
 from scaling.plan.autoscalers import TargetPlan, plan_cronjob
-from scaling.plan.observed import ObservedCluster, ObservedPool, ObservedWorkload
+from scaling.plan.observed import ObservedCluster, ObservedPool, ObservedWorkload, PoolSize
 from scaling.plan.pools import describe, without_bookkeeping
 
 DISABLED = "project disabled"
@@ -313,3 +313,29 @@ def plan_explicit(
         if mine(pool.owner, claimed) or (orphaned and pool.name not in named_pools):
             actions.append(release_pool(cluster, pool, reason(pool.owner)))
     return ReleasePlan(actions, targets)
+
+
+def gpu_warning(
+    pools: Iterable[tuple[ObservedPool, PoolSize]], *, hourly: Callable[[str], float | None], currency: str, when: str
+) -> str | None:
+    """`applying this releases 2 GPU pools now (about USD 1.05/h): gpu (Standard_NC4as_T4_v3, 1 node), ...`
+    for the GPU pools among (pool, size it gets back); None when there is none. `hourly`: VM size -> price
+    per node-hour, None when unknown (the figure then says so)."""
+    gpus = [(pool, size) for pool, size in pools if gpu_pool(pool)]
+    if not gpus:
+        return None
+    total, unknown = 0.0, False
+    parts = []
+    for pool, size in gpus:
+        nodes = size.min_count if size.enable_auto_scaling and size.min_count is not None else size.count
+        if size.power_state == "Stopped":
+            nodes = 0
+        price = hourly(pool.vm_size)
+        if price is None:
+            unknown = True
+        else:
+            total += price * nodes
+        parts.append(f"{pool.name} ({pool.vm_size}, {nodes} node{'s' if nodes != 1 else ''})")
+    cost = f"about {currency} {total:.2f}/h" + (", some sizes unpriced" if unknown else "")
+    noun = "GPU pool" if len(gpus) == 1 else "GPU pools"
+    return f"applying this releases {len(gpus)} {noun} {when} ({cost}): {', '.join(parts)}"
