@@ -597,10 +597,12 @@ class Preview:
     problems: tuple[str, ...] = ()
 
 
-def preview_releases(projects: Sequence[Project], now: datetime, *, context: Context) -> Preview:
+def preview_releases(
+    projects: Sequence[Project], now: datetime, *, context: Context, unreadable: frozenset[str] = frozenset()
+) -> Preview:
     """What a tick at `now` would release if the Projects table held exactly `projects` (every row, enabled
-    or not): planned like a tick, nothing written."""
-    rows = Rows(tuple(projects))
+    or not, plus the `unreadable` names of rows that do not load): planned like a tick, nothing written."""
+    rows = Rows(tuple(projects), unreadable)
     by_cluster: dict[ClusterId, list[Project]] = defaultdict(list)
     for project in projects:
         by_cluster[project.cluster].append(project)

@@ -24,6 +24,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     validate = commands.add_parser("validate", help="check a schedules file; exit 1 listing every bad project")
     validate.add_argument("file", metavar="FILE", help="YAML or JSON file (.json), or - for standard input")
     validate.add_argument("--json", action="store_true", help="print the result as JSON")
+    validate.add_argument(
+        "--diff",
+        action="store_true",
+        help="compare with the table: what importing would add, update (and with --prune delete), and release",
+    )
+    validate.add_argument("--prune", action="store_true", help="with --diff: as `import --prune` would")
     validate.set_defaults(handler=_validate)
 
     import_ = commands.add_parser("import", help="validate a file, then upsert its projects into the table")
@@ -134,7 +140,45 @@ def _validate(args: argparse.Namespace, ctx: Context) -> int:
         ctx.err(f"{file.source}: {len(warnings)} warnings (valid, but probably not what was meant):")
         for warning in warnings:
             ctx.err(f"  warning: {warning}")
+    if args.diff:
+        _diff(ctx, file, prune=args.prune)
     return code
+
+
+def _after(current_rows: dict, projects: tuple[Project, ...], names: tuple[str, ...], *, prune: bool):
+    """The table as importing `projects` would leave it: (projects that load, names of rows that do not)."""
+    before = validate_rows((row.name, row.columns) for row in current_rows.values())
+    imported = {p.name: p for p in projects}
+    kept = [p for p in before.projects if p.name not in imported and (not prune or p.name in names)]
+    unreadable = {e.project for e in before.errors if e.project not in imported and (not prune or e.project in names)}
+    return before, sorted([*kept, *imported.values()], key=lambda p: p.name), unreadable
+
+
+def _warnings(ctx: Context, current_rows: dict, projects: tuple[Project, ...], names, *, prune: bool) -> list[str]:
+    from scaling.cli.release_warning import release_warnings
+
+    before, after, unreadable = _after(current_rows, projects, tuple(names), prune=prune)
+    return release_warnings(ctx, before.projects, after, unreadable=unreadable)
+
+
+def _diff(ctx: Context, file: FileProjects, *, prune: bool) -> None:
+    """What `import` would do to the table, and what the next tick would release because of it."""
+    current = ctx.store().read()
+    before = {p.name: p for p in validate_rows((r.name, r.columns) for r in current.values()).projects}
+    changes = []
+    for project in file.loaded.projects:
+        old = before.get(project.name)
+        if project.name not in current:
+            changes.append(f"  add      {project.name}")
+        elif old is None or project_to_row(old) != project_to_row(project):
+            changes.append(f"  update   {project.name}")
+    if prune:
+        changes += [f"  delete   {name}" for name in sorted(current) if name not in file.names]
+    ctx.out(f"{file.source} against table {ctx.table_names.projects}: {len(changes)} row change(s)")
+    for line in changes:
+        ctx.out(line)
+    for warning in _warnings(ctx, current, file.loaded.projects, file.names, prune=prune):
+        ctx.err(f"warning: {warning}")
 
 
 def _import(args: argparse.Namespace, ctx: Context) -> int:
@@ -151,6 +195,8 @@ def _import(args: argparse.Namespace, ctx: Context) -> int:
         raise CliError(f"{file.source} has no projects; --prune would delete every row, refusing", INVALID)
     store = ctx.store()
     current = store.read()
+    for warning in _warnings(ctx, current, loaded.projects, file.names, prune=args.prune):
+        ctx.err(f"warning: {warning}")
     written = store.upsert(loaded.projects, current=current)
     # Invalid entries count as "in the file": a typo must not delete the row it was meant to change.
     pruned = store.prune(file.names, current=current) if args.prune else None

@@ -327,9 +327,7 @@ def gpu_warning(
     total, unknown = 0.0, False
     parts = []
     for pool, size in gpus:
-        nodes = size.min_count if size.enable_auto_scaling and size.min_count is not None else size.count
-        if size.power_state == "Stopped":
-            nodes = 0
+        nodes = 0 if size.power_state == "Stopped" else size.count  # an autoscaled pool restarts at its count
         price = hourly(pool.vm_size)
         if price is None:
             unknown = True

@@ -94,3 +94,49 @@ def test_releasing_a_run_command_project(world, cli):
 def test_release_needs_a_project_or_orphans(world, cli):
     code, _, err = cli(world, "release")
     assert code == USAGE and "name a project, or pass --orphans" in err
+
+
+def gpu_world(settings, table_names, emu):
+    world = World.build(settings, table_names, emu, sample_projects("project-b", "platform-tools"))
+    world.tick(API_NIGHT)
+    world.emu.finish_operations()
+    return world
+
+
+def schedules_file(tmp_path, *, enabled: bool):
+    from scaling.storage.project_file import dump
+    from scaling.storage.rows import project_to_row
+
+    rows = [
+        (p.name, project_to_row(replace(p, enabled=enabled if p.name == "project-b" else p.enabled)))
+        for p in sample_projects("project-b", "platform-tools")
+    ]
+    path = tmp_path / "schedules.yaml"
+    path.write_text(dump(rows, fmt="yaml"), encoding="utf-8")
+    return str(path)
+
+
+GPU_WARNING = "applying this releases 1 GPU pool now (about USD 0.53/h): gpu (Standard_NC4as_T4_v3, 1 node)"
+
+
+def test_importing_a_change_that_releases_a_gpu_pool_at_night_says_so_first(settings, table_names, emu, cli, tmp_path):
+    world = gpu_world(settings, table_names, emu)
+    code, _, err = cli(world, "schedules", "import", schedules_file(tmp_path, enabled=False))
+    assert code == OK
+    assert f"warning: {GPU_WARNING}" in err
+
+
+def test_validate_diff_shows_the_row_change_and_the_gpu_pool_it_would_start(settings, table_names, emu, cli, tmp_path):
+    world = gpu_world(settings, table_names, emu)
+    code, out, err = cli(world, "schedules", "validate", "--diff", schedules_file(tmp_path, enabled=False))
+    assert code == OK and "update   project-b" in out
+    assert GPU_WARNING in err
+    assert world.emu.cluster("aks-demo").pool("gpu").count == 0  # validate changes nothing
+
+
+def test_an_import_that_claims_as_much_looks_at_no_cluster(settings, table_names, emu, cli, tmp_path):
+    world = gpu_world(settings, table_names, emu)
+    world.emu.reset_calls()
+    code, _, err = cli(world, "schedules", "import", schedules_file(tmp_path, enabled=True))
+    assert code == OK and "warning" not in err
+    assert world.emu.calls(service="arm") == 0

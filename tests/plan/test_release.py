@@ -124,3 +124,16 @@ def test_orphans_are_holds_in_namespaces_and_pools_no_row_names():
 def test_gpu_pools_are_the_n_series():
     assert gpu_pool(replace(pool("gpu"), vm_size="Standard_NC4as_T4_v3"))
     assert not gpu_pool(replace(pool("sys"), vm_size="Standard_D4s_v5"))
+
+
+def test_the_gpu_warning_names_each_pool_its_nodes_and_the_hourly_price():
+    from scaling.plan.release import gpu_warning
+
+    gpu = replace(pool("gpu", 0), vm_size="Standard_NC4as_T4_v3")
+    prices = {"Standard_NC4as_T4_v3": 0.5}
+    text = gpu_warning([(gpu, PoolSize(2, True, 1, 3))], hourly=prices.get, currency="USD", when="now")
+    assert text == "applying this releases 1 GPU pool now (about USD 1.00/h): gpu (Standard_NC4as_T4_v3, 2 nodes)"
+    assert (
+        gpu_warning([(pool("cpu", 0), PoolSize(2, False, None, None))], hourly=prices.get, currency="USD", when="now")
+        is None
+    )
