@@ -45,7 +45,8 @@ from scaling.plan.actions import Action, Change, Notice, ObjectChange, Outcome, 
 from scaling.plan.decide import phase_of, plan
 from scaling.plan.observed import ObservedCluster, ObservedPool
 from scaling.plan.pools import describe
-from scaling.plan.release import UNOWNED, Rows
+from scaling.plan.release import RELEASER, UNOWNED, Rows
+from scaling.plan.release import orphans as find_orphans
 from scaling.settings import Settings
 from scaling.storage.audit import AuditRow, AuditStore, row_for
 from scaling.storage.notices import NoticeClaims, notice_key
@@ -595,18 +596,24 @@ class Preview:
     outcomes: tuple[Outcome, ...] = ()
     pools: tuple[PoolRelease, ...] = ()
     problems: tuple[str, ...] = ()
+    waiting: tuple[Notice, ...] = ()
+    orphans: tuple[tuple[ClusterId, str], ...] = ()
 
 
 def preview_releases(
     projects: Sequence[Project], now: datetime, *, context: Context, unreadable: frozenset[str] = frozenset()
 ) -> Preview:
     """What a tick at `now` would release if the Projects table held exactly `projects` (every row, enabled
-    or not, plus the `unreadable` names of rows that do not load): planned like a tick, nothing written."""
+    or not, plus the `unreadable` names of rows that do not load): planned like a tick, nothing written.
+    `waiting` holds the releases that wait (Release: at-opening, a row that does not load); `orphans` the
+    holds no row names."""
     rows = Rows(tuple(projects), unreadable)
     by_cluster: dict[ClusterId, list[Project]] = defaultdict(list)
     for project in projects:
         by_cluster[project.cluster].append(project)
     found: list[Outcome] = []
+    waiting: list[Notice] = []
+    orphaned: list[tuple[ClusterId, str]] = []
     pools: list[PoolRelease] = []
     problems: list[str] = []
     for cluster in sorted(by_cluster):
@@ -615,14 +622,26 @@ def preview_releases(
         if seen.error is not None:
             problems.append(f"{cluster.name}: {seen.error}")
             continue
+        orphaned += [(cluster, target) for target in find_orphans(seen, rows)]
         for action in plan(members, [], {cluster: seen}, now, rows=rows):
-            if isinstance(action, Notice) or not action.why.reason.startswith("released: "):
+            if action.why.actor != RELEASER:
+                continue
+            if isinstance(action, Notice):
+                waiting.append(action)
                 continue
             found.append(Outcome(action, Result.DRY_RUN))
             pool = seen.pool(action.pool) if isinstance(action, PoolChange) else None
             if isinstance(action, PoolChange) and pool is not None:
                 pools.append(PoolRelease(action, pool))
-    return Preview(tuple(found), tuple(pools), tuple(problems))
+    return Preview(tuple(found), tuple(pools), tuple(problems), tuple(waiting), tuple(orphaned))
+
+
+def holdings(now: datetime, *, context: Context) -> Preview:
+    """What the table as it is would release at the next tick, what waits, and the orphans (status page, API)."""
+    loaded = context.projects.load()
+    return preview_releases(
+        loaded.projects, now, context=context, unreadable=frozenset(e.project for e in loaded.errors)
+    )
 
 
 def released_pools(outcomes: Iterable[Outcome], context: Context) -> list[PoolRelease]:

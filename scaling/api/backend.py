@@ -165,6 +165,22 @@ class ContextBackend:
         warning = gpu_warning(((p.pool, p.change.after) for p in pools), hourly=price_of, currency="USD", when=when)
         return report.outcomes, [warning] if warning else []
 
+    def holdings(self, now: datetime, *, api_only: bool = True):
+        """What the next tick would release, what waits, the orphans (scaling.reconcile.Preview), and the
+        warning about GPU pools among the due releases. `api_only`: run-command clusters are skipped
+        (a look there costs tens of seconds; `release --orphans --dry-run` shows them)."""
+        loaded = self.context.projects.load()
+        projects = [p for p in loaded.projects if not api_only or p.access is not Access.RUN_COMMAND]
+        private = {p.cluster for p in loaded.projects if p.access is Access.RUN_COMMAND}
+        projects = [p for p in projects if not api_only or p.cluster not in private]
+        preview = reconcile.preview_releases(
+            projects, now, context=self.context, unreadable=frozenset(e.project for e in loaded.errors)
+        )
+        warning = gpu_warning(
+            ((p.pool, p.change.after) for p in preview.pools), hourly=price_of, currency="USD", when="at the next tick"
+        )
+        return preview, warning
+
     def check_storage(self) -> None:
         self.context.projects.read()
 

@@ -309,6 +309,21 @@ class ReleaseResponse(BaseModel):
     timestamp: UtcTime
 
 
+class OrphanView(BaseModel):
+    cluster: str = Field(description="AKS resource id")
+    target: str = Field(description="deployment/<ns>/<name>, statefulset/..., cronjob/..., nodepool/<name>")
+
+
+class HoldingsResponse(BaseModel):
+    status: Literal["success"] = "success"
+    due: list[str] = Field(default_factory=list, description="Released at the next tick: target and reason.")
+    waiting: list[str] = Field(default_factory=list, description="Releases that wait (Release: at-opening, bad rows).")
+    orphans: list[OrphanView] = Field(default_factory=list, description="The app's holds that no row names.")
+    warnings: list[str] = Field(default_factory=list, description="GPU pools the next tick starts.")
+    problems: list[str] = Field(default_factory=list, description="Clusters not looked at (run-command ones).")
+    timestamp: UtcTime
+
+
 class PlanResponse(BaseModel):
     status: Literal["success"] = "success"
     project: str

@@ -7,13 +7,40 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from scaling.api.auth import Caller, caller
-from scaling.api.models import ReleaseResponse
+from scaling.api.errors import ApiError
+from scaling.api.models import HoldingsResponse, OrphanView, ReleaseResponse
 from scaling.api.projects import ERRORS, ProjectParam
 from scaling.api.service import service_of
 
 router = APIRouter(prefix="/api/v1", tags=["release"])
 
 DryRun = Annotated[bool, Query(description="Plan and audit as dry-run; change nothing.")]
+
+
+@router.get("/releases", response_model=HoldingsResponse, responses=ERRORS)
+def list_releases(request: Request) -> HoldingsResponse:
+    """What the next tick releases, what waits (Release: at-opening, a row that does not load), and the
+    orphans, on clusters reached through the Kubernetes API (a run-command look takes tens of seconds:
+    `python -m scaling release --orphans --dry-run` covers those)."""
+    now = request.app.state.clock()
+    backend = service_of(request).backend
+    look = getattr(backend, "holdings", None)
+    if look is None:
+        raise ApiError(503, "Releases unavailable", "this backend cannot look at clusters")
+    try:
+        preview, warning = look(now)
+    except Exception as error:
+        raise ApiError(
+            503, "Releases unavailable", f"looking at the clusters failed: {type(error).__name__}"
+        ) from error
+    return HoldingsResponse(
+        due=[f"{o.action.target}: {o.action.why.reason} ({o.action.why.project})" for o in preview.outcomes],
+        waiting=[f"{n.target}: {n.message} ({n.why.project})" for n in preview.waiting],
+        orphans=[OrphanView(cluster=str(c), target=t) for c, t in preview.orphans],
+        warnings=[warning] if warning else [],
+        problems=list(preview.problems),
+        timestamp=now,
+    )
 
 
 @router.post("/projects/{project}/release", response_model=ReleaseResponse, responses=ERRORS)

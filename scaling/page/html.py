@@ -45,6 +45,7 @@ class StatusView:
     storage_error: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     received: tuple[Any, ...] | None = None  # local mode: what the webhook receiver got (scaling/notify)
+    releases: Any = None  # scaling.page.releases.ReleaseView, when the backend could look
 
 
 def render_page(view: StatusView, *, nonce: str = "") -> str:
@@ -87,6 +88,9 @@ def render_content(view: StatusView) -> str:
         f'<section id="timeline"><h2>Week of {view.week.strftime("%d %b %Y")}</h2>'
         f'<div class="svg-wrap">{view.timeline}</div></section>'
     )
+    from scaling.page.releases import render as render_releases
+
+    parts.append(render_releases(view.releases))
     parts.append(_audit(view))
     if view.received is not None:
         from scaling.page.received_html import received_section

@@ -118,7 +118,22 @@ def gather(backend: Any, now: datetime, options: PageOptions) -> StatusView:
         row_errors=tuple(str(e) for e in row_errors) + tuple(problems),
         audit=tuple(audit),
         timeline=svg,
+        releases=_releases(backend, now, audit),
     )
+
+
+def _releases(backend: Any, now: datetime, audit: Sequence[Any]) -> Any:
+    """The Releases section, when the backend can look (scaling.api.backend.ContextBackend.holdings)."""
+    from scaling.page.releases import ReleaseView, view_of
+
+    look = getattr(backend, "holdings", None)
+    if look is None:
+        return None
+    try:
+        preview, warning = look(now)
+    except Exception as error:
+        return ReleaseView(problems=(f"looking for holds failed: {said(error)}",))
+    return view_of(preview, audit, warning)
 
 
 def state_since(project: Project, overrides: Sequence[Any], now: datetime) -> datetime | None:
