@@ -4,7 +4,7 @@ things the Functions app and `serve` need from the engine: build the context, ru
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -176,6 +176,9 @@ class ContextBackend:
         preview = reconcile.preview_releases(
             projects, now, context=self.context, unreadable=frozenset(e.project for e in loaded.errors)
         )
+        if api_only and private:
+            skipped = tuple(f"{c.name}: run-command cluster, not looked at from here" for c in sorted(private))
+            preview = replace(preview, problems=preview.problems + skipped)
         warning = gpu_warning(
             ((p.pool, p.change.after) for p in preview.pools), hourly=price_of, currency="USD", when="at the next tick"
         )

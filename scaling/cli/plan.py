@@ -41,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         help="fit the chart into this many columns (default: the terminal's, $COLUMNS; unlimited into a pipe)",
     )
+    parser.add_argument(
+        "--orphans",
+        action="store_true",
+        help="also look at the clusters: the orphans (holds no row names) and what the next tick releases",
+    )
     parser.set_defaults(handler=_plan)
 
 
@@ -111,11 +116,34 @@ def _plan(args: argparse.Namespace, ctx: Context) -> int:
         rows = [(w.project.name, w.project.schedule, w.project.schedule.zone) for w in weeks]
         ctx.out()
         ctx.out(fitted_chart(rows, start=start, days=args.days, style=style, width=_width(args, ctx)))
+    if args.orphans and not args.file:
+        _holdings(ctx)
     if errors:
         ctx.err(f"{_count(len({e.project for e in errors}), 'project')} could not be planned:")
         print_errors(ctx, errors)
         return INVALID
     return OK
+
+
+def _holdings(ctx: Context) -> None:
+    """The orphans, what the next tick releases and what waits (scaling.reconcile.holdings)."""
+    from scaling.reconcile import Context as EngineContext
+    from scaling.reconcile import holdings
+
+    preview = holdings(
+        datetime.now(UTC), context=EngineContext.from_settings(ctx.settings(), table_names=ctx.table_names)
+    )
+    ctx.out()
+    ctx.out(f"Orphans (the app's holds that no row names): {len(preview.orphans) or 'none'}")
+    for cluster, target in preview.orphans:
+        ctx.out(f"  {cluster.name:<20} {target}")
+    ctx.out(f"Released at the next tick: {len(preview.outcomes) or 'nothing'}")
+    for outcome in preview.outcomes:
+        ctx.out(f"  {outcome.action.why.project:<16} {outcome.action.target:<40} {outcome.action.why.reason}")
+    for notice in preview.waiting:
+        ctx.out(f"  waiting  {notice.why.project:<16} {notice.target:<40} {notice.message}")
+    for problem in preview.problems:
+        ctx.err(f"warning: not looked at: {problem}")
 
 
 def _select(loaded: LoadedProjects, names: list[str] | None) -> tuple[tuple[Project, ...], tuple]:

@@ -140,3 +140,10 @@ def test_an_import_that_claims_as_much_looks_at_no_cluster(settings, table_names
     code, _, err = cli(world, "schedules", "import", schedules_file(tmp_path, enabled=True))
     assert code == OK and "warning" not in err
     assert world.emu.calls(service="arm") == 0
+
+
+def test_plan_orphans_lists_the_holds_no_row_names(world, cli):
+    ProjectStore(world.service, world.names).prune(["platform-tools", "nightly-batch"])
+    code, out, _ = cli(world, "plan", "--days", "1", "--orphans")
+    assert code == OK
+    assert "aks-demo             deployment/project-a/sample-app-a" in out and "nodepool/projecta" in out
