@@ -347,9 +347,9 @@ def _run_cluster(
             ]
         for outcome in outcomes:
             _log(outcome)
-        rows, calls, audit_error = _audit(outcomes, now, context, tick_id, audit_scope(cluster))
+        written, calls, audit_error = _audit(outcomes, now, context, tick_id, audit_scope(cluster))
     return ClusterReport(
-        cluster, names, tuple(outcomes), error, audit_error, rows, calls, int((time.monotonic() - started) * 1000)
+        cluster, names, tuple(outcomes), error, audit_error, written, calls, int((time.monotonic() - started) * 1000)
     )
 
 

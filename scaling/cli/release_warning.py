@@ -52,10 +52,14 @@ def release_warnings(
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     preview = preview_releases(after, moment, context=context, unreadable=frozenset(unreadable))
     try:
-        prices = PriceTable.load()
-        hourly, currency = prices.hourly, prices.currency
+        prices: PriceTable | None = PriceTable.load()
     except SavingsError:
-        hourly, currency = (lambda size: None), "?"
+        prices = None
+
+    def hourly(vm_size: str) -> float | None:
+        return prices.hourly(vm_size) if prices is not None else None
+
+    currency = prices.currency if prices is not None else "?"
     lines = []
     warning = gpu_warning(
         ((p.pool, p.change.after) for p in preview.pools), hourly=hourly, currency=currency, when="now"

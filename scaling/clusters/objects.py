@@ -172,6 +172,8 @@ def workload(raw: Mapping[str, Any], kind: WorkloadKind) -> ObservedWorkload:
 def owner_name(value: object) -> str | None:
     """The project named by an owner annotation or tag; None when it names none (a hand edit): only the
     reason of a release depends on it."""
+    if not isinstance(value, str):
+        return None
     try:
         return dns1123_label(value, what="project")
     except InvalidName:

@@ -205,7 +205,7 @@ def _due(
     opening = _opening(project, now, pools=pools)
     if opening is None:
         return owner.why(at_opening=True)
-    local = opening.astimezone(project.schedule.zone)  # type: ignore[attr-defined]
+    local = opening.astimezone(project.schedule.zone)
     out.append(
         Notice(
             cluster,
@@ -220,9 +220,9 @@ def _due(
 def _opening(project: Project, now: datetime, *, pools: bool) -> datetime | None:
     """None when the project's schedule is open now (for pools: or opens within its warm-up); else when it opens."""
     schedule = project.schedule
-    if schedule.is_up(now):  # type: ignore[attr-defined]
+    if schedule.is_up(now):
         return None
-    start: datetime | None = schedule.next_change(now)  # type: ignore[attr-defined]
+    start: datetime | None = schedule.next_change(now)
     if start is None:
         return datetime.max.replace(tzinfo=now.tzinfo)  # never opens: the release waits for a person
     if pools and start <= now + timedelta(minutes=project.warmup_minutes):
