@@ -408,7 +408,8 @@ def execute(
         if isinstance(action, Notice):
             outcomes[index] = Outcome(action, action.result)
             continue
-        if action.why.project in dry_projects:
+        # A release may be filed under a project that is no member (a deleted row): a global dry run covers it.
+        if action.why.project in dry_projects or settings.dry_run or dry_run:
             outcomes[index] = Outcome(action, Result.DRY_RUN)
             continue
         kind, phase = type(action), phase_of(action)

@@ -155,3 +155,12 @@ def test_the_owner_is_written_with_the_remembered_size_and_removed_with_it(path)
     pools = [v for k, v in held.items() if k.startswith("nodepool/")]
     assert workloads and all(v[1][OWNER] == project for v in workloads)
     assert pools and all(v[4][TAG_OWNER] == project for v in pools)
+
+
+def test_a_dry_run_tick_releases_nothing_even_for_a_deleted_row(path):
+    world, cluster, project, at, before = path
+    store(world).prune([name for name in store(world).read() if name != project])
+    held = sizes(cluster)
+    report = world.tick(at, dry_run=True)
+    assert released([report]) and {o.result for o in released([report])} == {Result.DRY_RUN}
+    assert sizes(cluster) == held
