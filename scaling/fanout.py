@@ -174,6 +174,12 @@ def ensure_queue(queue: QueueClient) -> None:
         queue.create_queue()
 
 
+def row_clusters(projects: Iterable[object]) -> list[ClusterId]:
+    """The distinct clusters of every project row, enabled or not, sorted: a cluster whose projects are all
+    disabled still gets a message, so what they held is released (scaling/plan/release.py)."""
+    return sorted({p.cluster for p in projects})  # type: ignore[attr-defined]
+
+
 def clusters_of(projects: Iterable[object]) -> list[ClusterId]:
     """The distinct clusters of the enabled projects, sorted (one message each)."""
     return sorted({p.cluster for p in projects if getattr(p, "enabled", True)})  # type: ignore[attr-defined]

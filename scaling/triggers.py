@@ -21,7 +21,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scaling import followup
-from scaling.fanout import SYSTEM_PROJECT, Worker, clusters_of, enqueue_tick, ensure_queue, instance_owner, queue_client
+from scaling.fanout import (
+    SYSTEM_PROJECT,
+    Worker,
+    enqueue_tick,
+    ensure_queue,
+    instance_owner,
+    queue_client,
+    row_clusters,
+)
 from scaling.logs import new_tick_id, redact
 from scaling.plan.actions import Result
 from scaling.storage.audit import AuditRow, AuditStore
@@ -116,7 +124,7 @@ def run_timer(context: Any, now: datetime, *, tick_id: str | None = None, queue:
             reconcile.report_bad_rows(loaded.errors, now, context, tick_id)
             queue = queue or queue_client(context.settings)
             ensure_queue(queue)
-            result: Any = enqueue_tick(queue, clusters_of(loaded.projects), tick=tick_id, tick_time=now)
+            result: Any = enqueue_tick(queue, row_clusters(loaded.projects), tick=tick_id, tick_time=now)
         else:
             result = reconcile.tick(now, context=context, tick_id=tick_id)
             for cluster in result.clusters:
