@@ -35,7 +35,7 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # Tuesday, project-a is up
 KEY = "sec-Key_4f1c9a7e2b"
 FUNCTION_KEY = "fnkey-9d8c7b6a5f4e"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-MUTATIONS = ("save_override", "delete_override", "record_override", "reconcile")
+MUTATIONS = ("save_override", "delete_override", "record_override", "reconcile", "release")
 
 
 class RecordingBackend(FakeBackend):
