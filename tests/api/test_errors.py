@@ -265,7 +265,8 @@ def test_ready_is_503_not_ready_when_table_storage_is_unreachable_at_a_cold_star
     assert response.status_code == 503, response.text
     body = response.json()
     assert body["status"] == "not ready"
-    assert body["error"].startswith("table-storage: unreachable: connecting to Table Storage failed")
+    assert body["error"] == "unable to connect to Table Storage"
+    assert body["checks"]["table-storage"].startswith("unreachable: connecting to Table Storage failed")
     assert body["time"].endswith("Z")
     assert SECRET not in response.text
 

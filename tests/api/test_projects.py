@@ -233,7 +233,8 @@ def test_ready_is_503_naming_the_cluster_that_does_not_answer(world):
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "not ready"
-    assert "cluster aks-demo" in body["error"]
+    assert body["error"] == "unable to connect to Kubernetes API"  # the reference's text
+    assert body["checks"]["cluster aks-demo"].startswith("unreachable")
     assert body["checks"]["table-storage"] == "ok"
 
 
