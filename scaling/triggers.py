@@ -188,7 +188,10 @@ def queue_follow_ups(context: Any, *, table_names: TableNames | None = None) -> 
         return None
     names = table_names or TableNames()
     queue = queue_client(context.settings)
-    ensure_queue(queue)
+    try:
+        ensure_queue(queue)
+    except Exception as exc:  # the queue is usually there (infra creates it); sends will tell if it is not
+        log.warning("fan-out queue not checked for follow-ups: %s", redact(str(exc)))
     table = table_service(context.settings).get_table_client(names.locks)
     return followup.QueueFollowUps(queue, table, delay=delay)
 
