@@ -300,3 +300,12 @@ def test_the_export_line_is_one_line_a_shell_can_paste():
 
     line = local_state.export_line({"SCALING_STORAGE_CONNECTION": "a=b;c=d", "SCALING_API_KEY": "k k"})
     assert line == "export SCALING_STORAGE_CONNECTION='a=b;c=d' SCALING_API_KEY='k k'"
+
+
+def test_serve_follows_up_on_its_own_timers_with_the_configured_delay():
+    from scaling.cli.local import local_follow_ups
+    from scaling.followup import LocalFollowUps
+
+    followups = local_follow_ups(object(), 20)
+    assert isinstance(followups, LocalFollowUps) and followups.delay == 20
+    followups.stop()
