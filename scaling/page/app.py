@@ -127,8 +127,8 @@ def create_app(
         if failed:
             # The reference's fixed text when a cluster does not answer; which one and why is in `checks`.
             storage_down = any(not name.startswith("cluster ") for name in failed)
-            error = "unable to connect to Table Storage" if storage_down else "unable to connect to Kubernetes API"
-            body = NotReadyBody(error=error, time=clock(), checks=checks)
+            text = "unable to connect to Table Storage" if storage_down else "unable to connect to Kubernetes API"
+            body = NotReadyBody(error=text, time=clock(), checks=checks)
             return JSONResponse(body.model_dump(mode="json"), status_code=503)
         return ReadyBody(time=clock())  # the reference's three fields, nothing else
 
