@@ -57,7 +57,7 @@ def run(label: str, world: World, days: int) -> None:
         per_tick.update(calls)
         for key, n in calls.items():
             worst[key] = max(worst[key], n)
-        table_calls += 2 + sum(c.audit_calls for c in report.clusters)
+        table_calls += 2 + report.audit_calls
         changes += len(report.changes)
         (busy if report.changes else noop).append(elapsed)
     print(f"\n## {label}: {ticks} ticks, {changes} changes, {len(busy)} ticks with changes")

@@ -6,7 +6,9 @@
         observe workloads and node pools         side by side: one list per kind, one agent pool list
         plan                                     scaling/plan/decide.py, pure
         act, phase by phase                      writes of one phase in parallel (`concurrency`)
-        audit                                    one batch per partition at the end of the cluster
+        audit                                    each row handed to the tick's background writer as
+                                                 its action is done (scaling/storage/audit_writer.py)
+      flush the audit writer                     rows it could not write wait in the spool
 
 Threads, not asyncio: the kubernetes, azure-mgmt and azure-data-tables SDKs are synchronous, and their
 calls block on the network, so threads give the same overlap without wrapping every call.
@@ -30,7 +32,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -49,6 +51,7 @@ from scaling.plan.release import RELEASER, UNOWNED, Rows
 from scaling.plan.release import orphans as find_orphans
 from scaling.settings import Settings
 from scaling.storage.audit import AuditRow, AuditStore, row_for
+from scaling.storage.audit_writer import AuditWriter, FileSpool, MemorySpool, Spool
 from scaling.storage.notices import NoticeClaims, notice_key
 from scaling.storage.overrides import OverrideStore
 from scaling.storage.projects import StoredRow
@@ -121,6 +124,7 @@ class Context:
     notifications: object = None  # scaling.notify.store.NotifyStore: heads-ups sent (scaling/notifying.py)
     # scaling.followup's scheduler (LocalFollowUps in serve, QueueFollowUps in Azure); None: no follow-ups
     followups: object | None = None
+    spool: Spool = field(default_factory=MemorySpool)  # audit rows not written yet; the next tick drains it
 
     @classmethod
     def from_settings(
@@ -158,6 +162,7 @@ class Context:
             pools=NodePoolBackend(clients),
             notifications=NotifyStore(service, names.notifications),
             notices=NoticeMemo(shared=NoticeClaims(service, names.locks)),
+            spool=FileSpool(settings.audit_spool) if settings.audit_spool else MemorySpool(),
         )
 
 
@@ -168,8 +173,8 @@ class ClusterReport:
     outcomes: tuple[Outcome, ...] = ()
     error: str | None = None  # observation failed, or the cluster's run crashed
     audit_error: str | None = None  # rows could not be written (the changes stand; originals are on objects)
-    rows: int = 0
-    audit_calls: int = 0  # entity transactions that wrote the rows
+    rows: int = 0  # audit rows of this cluster written by the tick
+    audit_calls: int = 0  # kept for readers of older reports: the writer's calls are the tick's (TickReport)
     duration_ms: int = 0
 
 
@@ -183,6 +188,11 @@ class TickReport:
     project_errors: tuple[str, ...] = ()
     override_errors: tuple[str, ...] = ()
     duration_ms: int = 0
+    audit_rows: int = 0  # rows written by this tick (drained ones included)
+    audit_calls: int = 0  # entity transactions that wrote them
+    audit_drained: int = 0  # rows of earlier ticks taken from the spool
+    audit_pending: int = 0  # rows still in the spool after the tick: written by a later tick
+    audit_error: str | None = None
 
     @property
     def outcomes(self) -> tuple[Outcome, ...]:
@@ -227,7 +237,9 @@ def _load(context: Context, now: datetime) -> _Loaded:
     )
 
 
-def report_bad_rows(errors: Sequence[ProjectError], now: datetime, context: Context, tick_id: str) -> None:
+def report_bad_rows(
+    errors: Sequence[ProjectError], now: datetime, context: Context, tick_id: str, writer: AuditWriter | None = None
+) -> None:
     """Log every column of a project row that did not load, and audit it like a notice (first seen, then
     every NOTICE_REPEAT): that project is not scheduled until its row is fixed. A row whose name is not a
     DNS-1123 label is only logged: its name cannot key an audit partition."""
@@ -244,7 +256,11 @@ def report_bad_rows(errors: Sequence[ProjectError], now: datetime, context: Cont
                     Result.FAILED,
                 )
             )
-    _audit([Outcome(n, Result.FAILED) for n in notices], now, context, tick_id, "rows")
+    outcomes = [Outcome(n, Result.FAILED) for n in notices]
+    if writer is not None:
+        _audit_to(writer, outcomes, now, context, tick_id, "rows")
+    else:
+        _audit(outcomes, now, context, tick_id, "rows")
 
 
 def tick(now: datetime, *, context: Context, dry_run: bool = False, tick_id: str | None = None) -> TickReport:
@@ -253,8 +269,14 @@ def tick(now: datetime, *, context: Context, dry_run: bool = False, tick_id: str
     tick_id = tick_id or new_tick_id()
     started = time.monotonic()
     with log_context(tick_id=tick_id):
-        loaded = _load(context, now)
-        report_bad_rows(loaded.row_errors, now, context, tick_id)
+        writer = AuditWriter(context.audit, context.spool)
+        try:
+            loaded = _load(context, now)
+        except BaseException:
+            writer.close()  # storage unreachable: nothing to drain into; the rows stay spooled
+            raise
+        drained = writer.drain()
+        report_bad_rows(loaded.row_errors, now, context, tick_id, writer)
         for error in loaded.override_errors:
             log.warning("not loaded: %s", error)
         by_cluster: dict[ClusterId, list[Project]] = defaultdict(list)
@@ -275,21 +297,36 @@ def tick(now: datetime, *, context: Context, dry_run: bool = False, tick_id: str
                     context,
                     tick_id,
                     dry_run,
+                    writer,
                     loaded.rows,
                 )
                 for cluster, members in sorted(by_cluster.items())
             ]
             clusters = tuple(f.result() for f in futures)
+        flushed = writer.close()
         report = TickReport(
             tick_id,
             now,
-            clusters,
+            tuple(_audited(c, writer, flushed.error) for c in clusters),
             loaded.project_errors,
             loaded.override_errors,
             int((time.monotonic() - started) * 1000),
+            audit_rows=flushed.written,
+            audit_calls=flushed.calls,
+            audit_drained=drained,
+            audit_pending=context.spool.pending,
+            audit_error=flushed.error,
         )
         record_tick(report)
         return report
+
+
+def _audited(report: ClusterReport, writer: AuditWriter, error: str | None) -> ClusterReport:
+    """`report` with the rows the writer wrote for its cluster, and the writer's error if some were not."""
+    scope = audit_scope(report.cluster)
+    written, submitted = writer.written(scope), writer.submitted(scope)
+    failed = f"{error}; {submitted - written} rows kept for the next tick" if written < submitted else None
+    return replace(report, rows=written, audit_error=report.audit_error or failed)
 
 
 def reconcile_cluster(
@@ -302,7 +339,11 @@ def reconcile_cluster(
     with log_context(tick_id=tick_id):
         loaded = _load(context, now)
         members = [p for p in loaded.projects if p.cluster == cluster]
-        return _run_cluster(cluster, members, loaded.overrides, now, context, tick_id, dry_run, loaded.rows)
+        writer = AuditWriter(context.audit, context.spool)
+        writer.drain()
+        report = _run_cluster(cluster, members, loaded.overrides, now, context, tick_id, dry_run, writer, loaded.rows)
+        flushed = writer.close()
+        return _audited(report, writer, flushed.error)
 
 
 def _check_now(now: datetime) -> None:
@@ -321,12 +362,21 @@ def _run_cluster(
     context: Context,
     tick_id: str,
     dry_run: bool,
+    writer: AuditWriter,
     rows: Rows | None = None,
 ) -> ClusterReport:
     started = time.monotonic()
     names = tuple(p.name for p in members)
     outcomes: list[Outcome] = []
     error = None
+    scope = audit_scope(cluster)
+    actions: list[Action] = []
+
+    def audit(index: int, outcome: Outcome) -> None:
+        # The row goes to the writer now, while the cluster's other writes are still running.
+        if not isinstance(outcome.action, Notice) or context.notices.due(outcome.action, now):
+            writer.submit([row_for(outcome, time=now, tick=tick_id, sequence=index, scope=scope)], key=scope)
+
     with log_context(cluster=cluster.name):
         on_cluster = [p for p in rows.projects if p.cluster == cluster] if rows is not None else list(members)
         if not members and not on_cluster:
@@ -335,22 +385,22 @@ def _run_cluster(
             seen = observe(cluster, members, context, rows=rows)
             error = seen.error
             actions = plan(members, overrides, {cluster: seen}, now, rows=rows)
-            outcomes = execute(cluster, actions, on_cluster or members, context, dry_run=dry_run)
+            outcomes = execute(cluster, actions, on_cluster or members, context, dry_run=dry_run, done=audit)
             if any(not isinstance(o.action, Notice) and o.result is not Result.DRY_RUN for o in outcomes):
                 context.views.forget(cluster)  # a write was tried (a failed one may still have landed)
         except Exception as exc:  # noqa: BLE001 - one cluster's surprise must not stop the others
             log.exception("cluster %s failed", cluster.name)
             error = f"{type(exc).__name__}: {exc}"
-            outcomes += [
+            failed = [
                 Outcome(Notice(cluster, "cluster", f"tick failed: {error}", Why(p.name), Result.FAILED), Result.FAILED)
                 for p in members
             ]
+            for n, outcome in enumerate(failed):
+                audit(len(actions) + n, outcome)
+            outcomes += failed
         for outcome in outcomes:
             _log(outcome)
-        written, calls, audit_error = _audit(outcomes, now, context, tick_id, audit_scope(cluster))
-    return ClusterReport(
-        cluster, names, tuple(outcomes), error, audit_error, written, calls, int((time.monotonic() - started) * 1000)
-    )
+    return ClusterReport(cluster, names, tuple(outcomes), error, duration_ms=int((time.monotonic() - started) * 1000))
 
 
 def access_of(members: Sequence[Project]) -> Access:
@@ -391,6 +441,7 @@ def execute(
     context: Context,
     *,
     dry_run: bool = False,
+    done: Callable[[int, Outcome], None] | None = None,
 ) -> list[Outcome]:
     """Act on `actions` (already in phase order) step by step; return one outcome per action, in order.
 
@@ -398,19 +449,29 @@ def execute(
     step of this tick is held back (BUSY, retried next tick): an autoscaler released or paused around a
     workload whose own patch failed, or a workload restored while its autoscaler still holds it, would
     lose its remembered size. On the run-command path this costs a command per phase on the ticks that
-    change both workloads and autoscalers."""
+    change both workloads and autoscalers.
+
+    `done(index, outcome)` is called once per action as soon as its outcome is known (the audit row goes
+    out while the other writes still run)."""
     settings = context.settings
     access = access_of(members)
     dry_projects = {p.name for p in members if p.dry_run or settings.dry_run or dry_run}
     outcomes: dict[int, Outcome] = {}
+
+    def settle(index: int, outcome: Outcome) -> None:
+        if index not in outcomes:
+            outcomes[index] = outcome
+            if done is not None:
+                done(index, outcome)
+
     steps: list[tuple[type, object, list[int]]] = []
     for index, action in enumerate(actions):
         if isinstance(action, Notice):
-            outcomes[index] = Outcome(action, action.result)
+            settle(index, Outcome(action, action.result))
             continue
         # A release may be filed under a project that is no member (a deleted row): a global dry run covers it.
         if action.why.project in dry_projects or settings.dry_run or dry_run:
-            outcomes[index] = Outcome(action, Result.DRY_RUN)
+            settle(index, Outcome(action, Result.DRY_RUN))
             continue
         kind, phase = type(action), phase_of(action)
         if steps and steps[-1][0] is kind and steps[-1][1] == phase:
@@ -426,20 +487,32 @@ def execute(
             if failed is None:
                 go.append(index)
             else:
-                outcomes[index] = Outcome(
-                    actions[index],
-                    Result.BUSY,
-                    f"held back: {failed} did not succeed earlier in this tick; tried again every tick until it does",
+                settle(
+                    index,
+                    Outcome(
+                        actions[index],
+                        Result.BUSY,
+                        f"held back: {failed} did not succeed earlier in this tick; tried again every tick until "
+                        "it does",
+                    ),
                 )
         changes = [actions[i] for i in go]
         if not changes:
             continue
         objects = [c for c in changes if isinstance(c, ObjectChange)]
-        if kind is ObjectChange:
+        if kind is ObjectChange and getattr(backend, "streams_outcomes", False):
+            results = backend.apply(
+                cluster,
+                objects,
+                concurrency=settings.concurrency,
+                on_outcome=lambda position, outcome, go=go: settle(go[position], outcome),  # type: ignore[misc]
+            )
+        elif kind is ObjectChange:
             results = backend.apply(cluster, objects, concurrency=settings.concurrency)
         else:
             results = _apply_pools([c for c in changes if isinstance(c, PoolChange)], context)
-        outcomes.update(zip(go, results, strict=True))
+        for index, outcome in zip(go, results, strict=True):
+            settle(index, outcome)
         for outcome in results:
             if outcome.result is not Result.OK and isinstance(outcome.action, ObjectChange):
                 for workload in filter(None, (outcome.action.target, outcome.action.holds)):
@@ -469,19 +542,23 @@ def audit_scope(cluster: ClusterId) -> str:
     return hashlib.sha1(cluster.resource_id.lower().encode()).hexdigest()[:8]
 
 
+def _audit_to(
+    writer: AuditWriter, outcomes: Iterable[Outcome], now: datetime, context: Context, tick_id: str, scope: str
+) -> None:
+    chosen = [o for o in outcomes if not isinstance(o.action, Notice) or context.notices.due(o.action, now)]
+    rows: list[AuditRow] = [row_for(o, time=now, tick=tick_id, sequence=n, scope=scope) for n, o in enumerate(chosen)]
+    writer.submit(rows, key=scope)
+
+
 def _audit(
     outcomes: Iterable[Outcome], now: datetime, context: Context, tick_id: str, scope: str
 ) -> tuple[int, int, str | None]:
-    chosen = [o for o in outcomes if not isinstance(o.action, Notice) or context.notices.due(o.action, now)]
-    if not chosen:
-        return 0, 0, None
-    rows: list[AuditRow] = [row_for(o, time=now, tick=tick_id, sequence=n, scope=scope) for n, o in enumerate(chosen)]
-    try:
-        calls = context.audit.write(rows)
-    except Exception as exc:  # noqa: BLE001 - the changes stand; their originals are on the objects
-        log.error("audit rows of %d actions not written: %s", len(rows), exc)
-        return 0, 0, f"{type(exc).__name__}: {exc}"
-    return len(rows), calls, None
+    """Audit `outcomes` outside a tick's writer (bad rows on the queue timer, a release): a writer of their
+    own, flushed now; rows it cannot write wait in the spool. Returns rows written, calls, the error."""
+    writer = AuditWriter(context.audit, context.spool)
+    _audit_to(writer, outcomes, now, context, tick_id, scope)
+    flushed = writer.close()
+    return writer.written(scope), flushed.calls, flushed.error
 
 
 def _log(outcome: Outcome) -> None:

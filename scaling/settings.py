@@ -77,6 +77,7 @@ class Settings:
     public_url: str | None = None  # SCALING_PUBLIC_URL: where links point; else https://$WEBSITE_HOSTNAME
     link_grace_minutes: int = 60  # SCALING_LINK_GRACE_MINUTES: heads-up links work this long after the transition
     notify_concurrency: int = 32  # SCALING_NOTIFY_CONCURRENCY: webhook posts in flight
+    audit_spool: str | None = None  # SCALING_AUDIT_SPOOL: directory keeping unwritten audit rows across runs
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +110,7 @@ class Settings:
             public_url=_public_url(env),
             link_grace_minutes=_int(env, "SCALING_LINK_GRACE_MINUTES", 60, low=0, high=24 * 60),
             notify_concurrency=_int(env, "SCALING_NOTIFY_CONCURRENCY", 32, low=1, high=256),
+            audit_spool=env.get("SCALING_AUDIT_SPOOL") or None,
         )
 
     def redacted(self) -> dict[str, object]:
