@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import dataclasses
 import json
 import logging
 import os
@@ -187,7 +186,8 @@ def summary(result: dict[str, Any]) -> list[str]:
         walls = [r["wall"] for run in one["latency_runs"] for r in run if r["label"] == label]
         last = [r for r in one["cpu_runs"][-1] if r["label"] == label][0]
         lines.append(
-            f"N={n} mass scale-{label}: CPU per change (latency 0, audit included) median {statistics.median(cpu):.2f} ms "
+            f"N={n} mass scale-{label}: CPU per change (latency 0, audit included) median "
+            f"{statistics.median(cpu):.2f} ms "
             f"(runs {', '.join(f'{c:.2f}' for c in cpu)}); {last['changes']} changes, {last['failed']} not ok, "
             f"{last['rows']} audit rows"
         )
@@ -199,7 +199,8 @@ def summary(result: dict[str, Any]) -> list[str]:
     if "fleet" in result:
         for run in result["fleet"]["runs"]:
             lines.append(
-                f"fleet mass scale-down: {run['wall']:.2f} s, {run['changes']} changes ({run['failed']} failed), app CPU "
+                f"fleet mass scale-down: {run['wall']:.2f} s, {run['changes']} changes ({run['failed']} failed), "
+                f"app CPU "
                 f"{run['cpu']:.1f} s = {1000 * run['cpu'] / max(1, run['changes']):.2f} ms a change; slowest cluster "
                 f"alone {run['slowest']:.2f} s (median {run['median_alone']:.2f} s); ratio "
                 f"{run['wall'] / run['slowest']:.2f} (goal <= 3)"

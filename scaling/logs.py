@@ -211,6 +211,7 @@ class TickSummary:
     failures: int
     duration_ms: float
     clusters: int | None = None
+    audit_pending: int = 0  # audit rows not written yet (Table Storage away): a later tick writes them
 
 
 def summarise(report: Any) -> TickSummary:
@@ -235,11 +236,13 @@ def summarise(report: Any) -> TickSummary:
         failures=failures,
         duration_ms=float(duration or 0.0),
         clusters=len(clusters) if isinstance(clusters, (list, tuple, dict)) else clusters,
+        audit_pending=pending if isinstance(pending := getattr(report, "audit_pending", 0), int) else 0,
     )
 
 
 def record_tick(report: Any, *, meter: Any = None) -> TickSummary:
-    """Publish one tick's figures: a `tick finished` log line and the OpenTelemetry metrics
+    """Publish one tick's figures: a `tick finished` log line (with `audit_pending`, the audit rows a later
+    tick must still write; a warning when there are any) and the OpenTelemetry metrics
     `aks_hours.tick.actions`, `.failures` (counters) and `.duration` (histogram, ms). With no meter
     provider configured the metrics are no-ops, so the reconcile loop calls this unconditionally."""
     summary = summarise(report)
@@ -255,14 +258,17 @@ def record_tick(report: Any, *, meter: Any = None) -> TickSummary:
         "actions": summary.actions,
         "failures": summary.failures,
         "duration_ms": round(summary.duration_ms, 1),
+        "audit_pending": summary.audit_pending,
     }
     if summary.tick_id:
         extra["tick_id"] = summary.tick_id
-    logging.getLogger("scaling.tick").info(
-        "tick finished: %d actions, %d failures, %.0f ms",
+    logging.getLogger("scaling.tick").log(
+        logging.WARNING if summary.audit_pending else logging.INFO,
+        "tick finished: %d actions, %d failures, %.0f ms%s",
         summary.actions,
         summary.failures,
         summary.duration_ms,
+        f", {summary.audit_pending} audit rows pending" if summary.audit_pending else "",
         extra=extra,
     )
     return summary

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from scaling.clusters.kept_views import KeptViews
 from scaling.logs import log_context, new_tick_id, record_tick
@@ -67,6 +67,22 @@ class WorkloadBackend(Protocol):
     def observe(self, cluster: ClusterId, namespaces: Sequence[str], *, strays: bool = False) -> ObservedCluster: ...
 
     def apply(self, cluster: ClusterId, changes: Sequence[ObjectChange], *, concurrency: int = 8) -> list[Outcome]: ...
+
+
+@runtime_checkable
+class StreamingBackend(Protocol):
+    """A workload backend that reports each outcome as soon as it is known (the audit row goes out at once)."""
+
+    streams_outcomes: bool
+
+    def apply(
+        self,
+        cluster: ClusterId,
+        changes: Sequence[ObjectChange],
+        *,
+        concurrency: int = 8,
+        on_outcome: Callable[[int, Outcome], None] | None = None,
+    ) -> list[Outcome]: ...
 
 
 class PoolBackend(Protocol):
@@ -500,13 +516,12 @@ def execute(
         if not changes:
             continue
         objects = [c for c in changes if isinstance(c, ObjectChange)]
-        if kind is ObjectChange and getattr(backend, "streams_outcomes", False):
-            results = backend.apply(
-                cluster,
-                objects,
-                concurrency=settings.concurrency,
-                on_outcome=lambda position, outcome, go=go: settle(go[position], outcome),  # type: ignore[misc]
-            )
+        if kind is ObjectChange and isinstance(backend, StreamingBackend):
+
+            def heard(position: int, outcome: Outcome, go: list[int] = go) -> None:
+                settle(go[position], outcome)
+
+            results = backend.apply(cluster, objects, concurrency=settings.concurrency, on_outcome=heard)
         elif kind is ObjectChange:
             results = backend.apply(cluster, objects, concurrency=settings.concurrency)
         else:

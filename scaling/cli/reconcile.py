@@ -48,6 +48,7 @@ def run(args: argparse.Namespace, ctx) -> int:
                 "outcomes": lines,
                 "project_errors": list(report.project_errors),
                 "override_errors": list(report.override_errors),
+                "audit_pending": report.audit_pending,
                 "clusters": [
                     {
                         "cluster": str(c.cluster),
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace, ctx) -> int:
         for cluster in report.clusters:
             if cluster.audit_error:
                 ctx.err(f"warning: audit rows of {cluster.cluster.name} not written: {cluster.audit_error}")
+        if report.audit_pending:
+            ctx.err(f"warning: {report.audit_pending} audit rows pending; the next tick writes them")
     return OK if report.failures == 0 else 1
 
 

@@ -37,6 +37,7 @@ MAX_RETRY_AFTER = 10.0  # seconds; AKS throttling asks for a few seconds
 ARM_TIMEOUT = 60  # seconds over all attempts of one call
 ARM_CONNECT_TIMEOUT = 10
 ARM_READ_TIMEOUT = 60
+KUBE_LIST_CALLS = 6  # lists an observation runs side by side (scaling/clusters/kube.py KINDS)
 KUBE_TIMEOUT = (5, 30)  # (connect, read) seconds for one Kubernetes API request
 
 
@@ -275,6 +276,9 @@ class Clients:
             configuration.refresh_api_key_hook = refresh
             refresh(configuration)
         configuration.retries = 0  # the next tick retries; a stuck call must not hold a tick
+        # urllib3 keeps `connection_pool_maxsize` connections per host (the client's default is 5 per CPU):
+        # room for every write in flight, or each one past it is opened, used once and thrown away.
+        configuration.connection_pool_maxsize = max(self.settings.concurrency, KUBE_LIST_CALLS)
         return k8s.ApiClient(configuration)
 
 

@@ -221,6 +221,45 @@ def test_storage_lost_after_the_writes_keeps_the_changes_and_writes_their_audit_
     converge(world, originals)
 
 
+def test_rows_table_storage_lost_mid_tick_wait_in_the_spool_are_counted_and_the_next_run_writes_them(
+    cut_world, proxy, settings, table_names, emu, tmp_path, caplog
+):
+    """Issue 22 point 5: Azurite gone mid-tick in a one-shot run (`reconcile --once`): the rows wait in the
+    spool directory, the tick's telemetry counts them, and the next run, a new process, writes them."""
+    from scaling.reconcile import tick as reconcile_tick
+    from scaling.storage.audit_writer import FileSpool
+
+    world = cut_world
+    world.context.spool = FileSpool(tmp_path)
+    world.emu.slow(0.3, cluster="aks-demo", **KUBE_PATCH)
+
+    def cut_at_first_patch() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not world.emu.calls(service="kube", method="PATCH"):
+            time.sleep(0.01)
+        proxy.cut()
+
+    cutter = threading.Thread(target=cut_at_first_patch)
+    cutter.start()
+    with caplog.at_level("WARNING", logger="scaling.tick"):
+        report = reconcile_tick(DOWN, context=world.context, tick_id="spooled")
+    cutter.join()
+    done = [o for o in report.changes if o.result is Result.OK]
+    assert done and report.audit_pending >= len(done)
+    assert any(getattr(r, "audit_pending", 0) == report.audit_pending for r in caplog.records)
+    proxy.restore()
+    world.emu.clear_faults()
+    world.emu.finish_operations()
+    storage = world.settings.storage_connection
+    later = build_world(settings, table_names, emu, storage=storage, private_access=Access.API)
+    later.context.spool = FileSpool(tmp_path)  # a new process: only the directory carries the rows over
+    next_report = reconcile_tick(DOWN + timedelta(minutes=5), context=later.context, tick_id="drains")
+    assert next_report.audit_drained == report.audit_pending and next_report.audit_pending == 0
+    written = {(r.project, r.target) for r in all_audit(world, settings.storage_connection) if r.tick == "spooled"}
+    assert {(o.action.why.project, o.action.target) for o in done} <= written
+    assert not list(tmp_path.iterdir())
+
+
 # -- the process dies between two writes -----------------------------------------------------------------
 
 KILLED_TICK = """

@@ -134,11 +134,25 @@ def test_a_busy_pool_is_audited_busy_and_scaled_by_a_later_tick(world):
     assert demo(world).pool("projecta").count == 0
 
 
-def test_a_conflict_on_patch_is_busy_and_the_next_tick_repairs_it(world):
+def test_a_conflict_on_an_unchanged_object_is_read_again_and_retried_once_at_once(world):
+    # A 409 while only status moved (a controller's write): the decision stands, so the patch goes again.
     world.emu.fail(409, service="kube", method="PATCH", route="*/deployments/{name}", times=1)
+    world.emu.reset_calls()
     report = world.tick(CLOSING)
     deployments = [o for o in report.changes if o.action.target.startswith("deployment/")]
-    assert sorted(o.result.value for o in deployments) == ["busy", "ok"]
+    assert sorted(o.result.value for o in deployments) == ["ok", "ok"]
+    assert world.emu.calls(service="kube", method="PATCH", route="*/deployments/{name}") == 3
+    for name, original in (("sample-app-a", "2"), ("sample-app-a2", "1")):
+        app = demo(world).deployment("project-a", name)
+        assert app["spec"]["replicas"] == 0 and app["metadata"]["annotations"][ORIGINAL_REPLICAS] == original
+
+
+def test_a_conflict_that_persists_is_busy_and_the_next_tick_repairs_it(world):
+    world.emu.fail(409, service="kube", method="PATCH", route="*/deployments/{name}")
+    report = world.tick(CLOSING)
+    deployments = [o for o in report.changes if o.action.target.startswith("deployment/")]
+    assert sorted(o.result.value for o in deployments) == ["busy", "busy"]
+    world.emu.clear_faults()
     world.tick("2026-11-30T18:05:00+00:00")
     for name, original in (("sample-app-a", "2"), ("sample-app-a2", "1")):
         app = demo(world).deployment("project-a", name)
