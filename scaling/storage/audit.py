@@ -1,10 +1,15 @@
 """The audit trail: one row per decision and per action, in Table `Audit`, written in batches.
 
-Keys. Every row is written twice, so that both questions people ask are one range query each:
+Keys. Every row is written once, in the partition of its UTC day:
 
-    PartitionKey  project-<project>     "the latest rows of one project"
     PartitionKey  day-<YYYYMMDD>        "everything of one day" (UTC day of the row's time)
     RowKey        <inverted time>-<tick id>[.<scope>]-<sequence>
+
+"The latest rows of one project" is derived from the days: one query per span of days (a day, then
+longer spans while they come back empty) with `Project eq`, newest span first. Rows used to be written a
+second time under `project-<project>`; that doubled the writes and split a tick's rows into one small
+transaction per project, about 60 % of a mass tick's CPU (bench/README.md). Those older rows are also in
+their day partitions, so nothing written before is lost to a reader; the old partitions are no longer read.
 
 The inverted time is `9999999999999999999 - microseconds since 1970` as 19 digits, so a partition
 reads newest first and a time range is a RowKey range. The tick id, the scope (a hash of the cluster
@@ -20,7 +25,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -44,6 +49,7 @@ PARALLEL_BATCHES = 4  # transactions of one write in flight at once
 DEFAULT_DAYS = 31  # how far back a query without `since` and without `project` looks
 MAX_DAY_SPAN = 366  # a query without `project` reads one day partition per day: bound how many
 MAX_TEXT = 1000
+PROJECT_LOOKBACK_DAYS = 3660  # how far back a project query without `since` looks (ten years)
 
 
 class AuditError(ValueError):
@@ -78,8 +84,12 @@ class AuditRow:
         return f"{_INVERT - micros:019d}-{self.tick or 'none'}{scope}-{self.sequence:05d}"
 
     @property
-    def partitions(self) -> tuple[str, str]:
-        return (f"project-{self.project}", f"day-{self.time.astimezone(UTC):%Y%m%d}")
+    def partition(self) -> str:
+        return day_partition(self.time)
+
+
+def day_partition(at: datetime) -> str:
+    return f"day-{at.astimezone(UTC):%Y%m%d}"
 
 
 def row_for(outcome: Outcome, *, time: datetime, tick: str | None, sequence: int, scope: str | None = None) -> AuditRow:
@@ -195,30 +205,47 @@ class AuditStore:
         self._table = service.get_table_client(table)
 
     def write(self, rows: Sequence[AuditRow]) -> int:
-        """Write `rows` (each under both partitions) as upsert transactions; return the calls made."""
+        """Write `rows` (each in its day's partition) as upsert transactions; return the calls made.
+
+        A transaction the service refuses (400/413: a row it will never take) is sent again row by row, so
+        the other rows of it land; the first error is raised after every row was tried."""
         by_partition: dict[str, list[dict[str, object]]] = defaultdict(list)
         for row in rows:
             dns1123_label(row.project, what="audit project")
-            for partition in row.partitions:
-                by_partition[partition].append(to_entity(row, partition))
+            by_partition[row.partition].append(to_entity(row, row.partition))
         batches = [
             [("upsert", e) for e in entities[start : start + BATCH]]
             for entities in by_partition.values()
             for start in range(0, len(entities), BATCH)
         ]
         if len(batches) <= 1:
-            for batch in batches:
-                self._table.submit_transaction(batch)
-            return len(batches)
-        # A mass tick of one cluster is ~60 transactions (one per project, one per 100 day rows): one after
-        # the other they took longer than the cluster's writes. Every batch is tried; the first error is
-        # raised after (rows are upserts, so writing the whole set again is harmless).
+            return sum(self._submit(batch) for batch in batches)
+        # A mass tick is one transaction per 100 rows: in parallel, they keep up with the writes they
+        # record. Every batch is tried; the first error is raised after (rows are upserts, so writing the
+        # whole set again is harmless).
         with ThreadPoolExecutor(max_workers=min(PARALLEL_BATCHES, len(batches))) as pool:
-            futures = [pool.submit(self._table.submit_transaction, batch) for batch in batches]
+            futures = [pool.submit(self._submit, batch) for batch in batches]
             errors = [error for error in (f.exception() for f in futures) if error is not None]
         if errors:
             raise errors[0]
-        return len(batches)
+        return sum(f.result() for f in futures)
+
+    def _submit(self, batch: list[tuple[str, dict[str, object]]]) -> int:
+        try:
+            self._table.submit_transaction(batch)
+            return 1
+        except Exception as error:
+            if len(batch) == 1 or not refused(error):
+                raise
+        first: Exception | None = None
+        for _, entity in batch:
+            try:
+                self._table.upsert_entity(entity)
+            except Exception as error:  # noqa: BLE001 - every row is tried; the first refusal is raised after
+                first = first or error
+        if first is not None:
+            raise first
+        return 1 + len(batch)
 
     def query(
         self,
@@ -231,8 +258,9 @@ class AuditStore:
         now: datetime | None = None,
     ) -> tuple[list[AuditRow], str | None]:
         """Rows with `since <= time < until`, newest first, at most `limit`; plus a continuation for the
-        next page (None at the end). With a project: its partition. Without: the day partitions from
-        `until` (default `now`) back to `since` (default `DEFAULT_DAYS` days before)."""
+        next page (None at the end). With a project: its rows in the day partitions from `until` (default
+        `now`) back to `since` (default `PROJECT_LOOKBACK_DAYS` days before). Without: every row of the day
+        partitions from `until` back to `since` (default `DEFAULT_DAYS` days before)."""
         if limit < 1:
             raise AuditError(f"limit {limit} must be at least 1")
         for name, value in (("since", since), ("until", until)):
@@ -241,16 +269,15 @@ class AuditStore:
         if since is not None and until is not None and since >= until:
             raise AuditError("since must be before until")
         if project is not None:
-            partitions: Iterable[str] = [f"project-{dns1123_label(project, what='project')}"]
-        else:
-            last = (until or now or datetime.now(UTC)).astimezone(UTC)
-            first = since.astimezone(UTC) if since else last - timedelta(days=DEFAULT_DAYS)
-            if last - first > timedelta(days=MAX_DAY_SPAN):
-                raise AuditError(
-                    f"without a project, since..until may span at most {MAX_DAY_SPAN} days "
-                    f"({first:%Y-%m-%d}..{last:%Y-%m-%d} is {(last - first).days}); give a project or a shorter range"
-                )
-            partitions = _days(first, last)
+            return self._project_query(dns1123_label(project, what="project"), since, until, limit, continuation, now)
+        last = (until or now or datetime.now(UTC)).astimezone(UTC)
+        first = since.astimezone(UTC) if since else last - timedelta(days=DEFAULT_DAYS)
+        if last - first > timedelta(days=MAX_DAY_SPAN):
+            raise AuditError(
+                f"without a project, since..until may span at most {MAX_DAY_SPAN} days "
+                f"({first:%Y-%m-%d}..{last:%Y-%m-%d} is {(last - first).days}); give a project or a shorter range"
+            )
+        partitions = _days(first, last)
         after_key: str | None = None
         if continuation:
             resume_partition, after_key = _decode(continuation)
@@ -270,6 +297,51 @@ class AuditStore:
             after_key = None
         return rows, None
 
+    def _project_query(
+        self,
+        project: str,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+        continuation: str | None,
+        now: datetime | None,
+    ) -> tuple[list[AuditRow], str | None]:
+        """A project's rows, newest first, from the day partitions: a span of days per query with `Project eq`,
+        the span doubling while queries come back empty (ten empty years are about a dozen queries)."""
+        last = (until or now or datetime.now(UTC)).astimezone(UTC).date()
+        first = since.astimezone(UTC).date() if since else last - timedelta(days=PROJECT_LOOKBACK_DAYS)
+        after_key: str | None = None
+        if continuation:
+            marker, after_key = _decode(continuation)
+            if marker != f"project-{project}" or not _is_row_key(after_key):
+                raise AuditError("continuation does not belong to this query")
+            last = min(last, _key_time(after_key).date())
+        rows: list[AuditRow] = []
+        high, span = last, 1
+        while high >= first and len(rows) <= limit:
+            low = max(first, high - timedelta(days=span - 1))
+            clauses = ["PartitionKey ge @low", "PartitionKey le @high", "Project eq @project"]
+            parameters = {"low": f"day-{low:%Y%m%d}", "high": f"day-{high:%Y%m%d}", "project": project}
+            if until is not None:
+                clauses.append("RowKey gt @newest")  # time < until
+                parameters["newest"] = _key_bound(until) + "~"
+            if since is not None:
+                clauses.append("RowKey lt @oldest")  # time >= since
+                parameters["oldest"] = _key_bound(since) + "~"
+            if after_key is not None:
+                clauses.append("RowKey gt @after")
+                parameters["after"] = after_key
+            found = sorted(
+                self._table.query_entities(" and ".join(clauses), parameters=parameters, results_per_page=1000),
+                key=lambda entity: str(entity["RowKey"]),
+            )
+            rows += [from_entity(entity) for entity in found]
+            span = 1 if found else span * 2
+            high = low - timedelta(days=1)
+        if len(rows) > limit:
+            return rows[:limit], _encode(f"project-{project}", rows[limit - 1].row_key)
+        return rows, None
+
     def _range(
         self, partition: str, since: datetime | None, until: datetime | None, after: str | None, want: int
     ) -> Iterator[Mapping[str, object]]:
@@ -287,6 +359,22 @@ class AuditStore:
             " and ".join(clauses), parameters=parameters, results_per_page=min(want, 1000)
         )
         return iter(pages)
+
+
+def _is_row_key(key: str) -> bool:
+    return len(key) > 20 and key[:19].isdigit() and key[19] == "-"
+
+
+def _key_time(key: str) -> datetime:
+    return EPOCH + timedelta(microseconds=_INVERT - int(key[:19]))
+
+
+def refused(error: BaseException) -> bool:
+    """True when Table Storage answered and refused the content (400, 413) or a row failed our own checks:
+    sending it again cannot succeed. Anything else (no answer, 5xx, a missing table, throttling) may pass later."""
+    if isinstance(error, ValueError):
+        return True
+    return getattr(error, "status_code", None) in (400, 413)
 
 
 def _days(first: datetime, last: datetime) -> list[str]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from scaling.plan.actions import Result
-from scaling.storage.audit import AuditRow, AuditStore
+from scaling.storage.audit import AuditRow, AuditStore, refused
 
 log = logging.getLogger("scaling.audit")
 
@@ -226,47 +226,21 @@ class AuditWriter:
         rows = [row for row, _ in chunk]
         if self._error is None:
             try:
-                calls = self._store.write(rows)
-            except Exception as exc:  # noqa: BLE001 - sorted below: a refused row, or storage gone
-                if not refused(exc):
-                    self._error = f"{type(exc).__name__}: {exc}"
-                    log.error("audit rows not written, kept for the next tick: %s", self._error)
-                else:
-                    self._one_by_one(chunk)
-                    return
-            else:
-                self._count(chunk, calls)
+                self._count(chunk, self._store.write(rows))
                 return
+            except Exception as exc:  # noqa: BLE001 - sorted below: a refused row, or storage gone
+                if refused(exc):
+                    # The store sent every other row one by one; this one can never be written.
+                    log.error("an audit row was refused by Table Storage, the others were written: %s", exc)
+                    self._count(chunk, 0)
+                    return
+                self._error = f"{type(exc).__name__}: {exc}"
+                log.error("audit rows not written, kept for the next tick: %s", self._error)
         self._spool.keep(rows)
         self._spooled += len(rows)
-
-    def _one_by_one(self, chunk: list[tuple[AuditRow, str | None]]) -> None:
-        """A transaction the service refused (a row it will never take: too big, a bad key) fails as a whole:
-        send the rows one by one so the others land, and log the refused row (retrying it cannot help)."""
-        for item in chunk:
-            try:
-                calls = self._store.write([item[0]])
-            except Exception as exc:  # noqa: BLE001
-                if not refused(exc):
-                    self._error = self._error or f"{type(exc).__name__}: {exc}"
-                    self._spool.keep([item[0]])
-                    self._spooled += 1
-                else:
-                    log.error("audit row %s of %s refused by Table Storage: %s", item[0].row_key, item[0].project, exc)
-                continue
-            self._count([item], calls)
 
     def _count(self, chunk: list[tuple[AuditRow, str | None]], calls: int) -> None:
         with self._lock:
             self._calls += calls
             self._written += len(chunk)
             self._written_by.update(key for _, key in chunk)
-
-
-def refused(error: BaseException) -> bool:
-    """True when Table Storage answered and refused the content (400, 413) or the row failed our own checks:
-    sending it again cannot succeed. Anything else (no answer, 5xx, a missing table, throttling) may pass later."""
-    if isinstance(error, ValueError):
-        return True
-    status = getattr(error, "status_code", None)
-    return status in (400, 413)

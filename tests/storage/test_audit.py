@@ -80,8 +80,8 @@ def test_row_keys_sort_newest_first():
     assert row(10).row_key < row(5).row_key < row(0).row_key
 
 
-def test_each_row_lives_in_its_project_and_its_utc_day():
-    assert row(0, day=1).partitions == ("project-project-a", "day-20261201")
+def test_each_row_lives_once_in_its_utc_day():
+    assert row(0, day=1).partition == "day-20261201"
 
 
 # -- the table ----------------------------------------------------------------------------------------
@@ -140,18 +140,19 @@ def test_pages_continue_across_days_without_gaps_or_repeats(store):
 @pytest.mark.integration
 def test_rows_are_written_in_transactions_of_at_most_100_per_partition(store):
     rows = [row(0, seq=i) for i in range(250)]
-    assert store.write(rows) == 6  # 3 for the project's partition, 3 for the day's
+    assert store.write(rows) == 3  # one row each, in its day
     assert len(store.query(project="project-a", limit=1000)[0]) == 250
 
 
 @pytest.mark.integration
-def test_a_batch_the_service_refuses_does_not_keep_the_other_batches_from_being_written(store):
+def test_a_row_the_service_refuses_does_not_keep_the_other_rows_of_its_transaction_from_being_written(store):
     from dataclasses import replace
 
     from azure.core.exceptions import HttpResponseError
 
     too_big = replace(row(0, "project-a"), actor="x" * 70_000)  # over the 64 KiB a property may hold
-    others = [row(1, project) for project in ("project-b", "project-c", "project-d", "project-e")]
+    # One day's rows share a partition: give each its own key, as a tick's sequence does.
+    others = [row(1, p, seq=n) for n, p in enumerate(("project-b", "project-c", "project-d", "project-e"), 1)]
     with pytest.raises(HttpResponseError):
         store.write([too_big, *others])
     for project in ("project-b", "project-c", "project-d", "project-e"):
@@ -190,3 +191,16 @@ def test_a_query_without_project_over_more_than_a_year_of_day_partitions_is_refu
     store = AuditStore(service, table_names.audit)
     with pytest.raises(AuditError, match="at most 366 days"):
         store.query(since=datetime(1, 1, 1, tzinfo=UTC), until=datetime(2026, 11, 25, tzinfo=UTC))
+
+
+@pytest.mark.integration
+def test_a_project_pages_newest_first_across_days_far_apart_without_gaps_or_repeats(store):
+    mine = [row(0, day=d, seq=n) for n, d in enumerate((0, -3, -40, -400))]
+    store.write(mine + [row(5, "project-b", day=-3, seq=99)])
+    seen, token = [], None
+    while True:
+        rows, token = store.query(project="project-a", limit=1, continuation=token, now=T0 + timedelta(days=1))
+        seen += rows
+        if token is None:
+            break
+    assert seen == sorted(mine, key=lambda r: r.time, reverse=True)
