@@ -1,5 +1,7 @@
 """One tick end to end through the Kubernetes API path: Azurite tables, the emulator, real clients."""
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -145,6 +147,29 @@ def test_a_conflict_on_an_unchanged_object_is_read_again_and_retried_once_at_onc
     for name, original in (("sample-app-a", "2"), ("sample-app-a2", "1")):
         app = demo(world).deployment("project-a", name)
         assert app["spec"]["replicas"] == 0 and app["metadata"]["annotations"][ORIGINAL_REPLICAS] == original
+
+
+def test_a_conflict_after_an_edit_the_decision_rests_on_is_busy_without_a_second_patch(world):
+    world.emu.slow(0.5, service="kube", method="PATCH", route="*/deployments/{name}")
+    world.emu.reset_calls()
+
+    def edit_during_the_patch() -> None:
+        deadline = time.monotonic() + 10
+        # After the tick's lists (a call is counted once answered) its patches wait out their latency.
+        while time.monotonic() < deadline and world.emu.calls(service="kube", method="GET") < len(KINDS):
+            time.sleep(0.005)
+        demo(world).patch("deployments", "project-a", "sample-app-a", {"metadata": {"labels": {"edited": "by-hand"}}})
+
+    editor = threading.Thread(target=edit_during_the_patch)
+    editor.start()
+    report = world.tick(CLOSING)
+    editor.join()
+    results = {o.action.target: o.result for o in report.changes if o.action.target.startswith("deployment/")}
+    assert results == {
+        "deployment/project-a/sample-app-a": Result.BUSY,
+        "deployment/project-a/sample-app-a2": Result.OK,
+    }
+    assert world.emu.calls(service="kube", method="PATCH", route="*/deployments/{name}") == 2
 
 
 def test_a_conflict_that_persists_is_busy_and_the_next_tick_repairs_it(world):
